@@ -1,0 +1,3 @@
+"""Countersign: a Slack approval gateway for AI agents."""
+
+__version__ = "0.1.0"

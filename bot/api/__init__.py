@@ -1,0 +1,1 @@
+"""The HTTP adapter: FastAPI routes around the approval service."""

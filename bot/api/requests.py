@@ -1,0 +1,105 @@
+"""Agent endpoints: submit a request, read or wait for it, cancel it, list your own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from bot.api.auth import AgentDep, RuntimeDep
+from bot.models import ApprovalRequest, RequestIn, Status, to_ms
+from bot.service import MAX_WAIT_SECONDS
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+
+class CancelIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    reason: str = Field(default="", max_length=2000)
+
+
+class RequestPage(BaseModel):
+    requests: list[ApprovalRequest]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older requests")
+
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=ApprovalRequest,
+    responses={200: {"description": "Idempotent replay: the existing request"}},
+)
+async def create_request(
+    body: RequestIn,
+    agent: AgentDep,
+    runtime: RuntimeDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ApprovalRequest:
+    """Submit an action for approval. Policy rates it; the response says what happens next."""
+    if body.callback_url is not None and not runtime.webhooks_enabled:
+        raise HTTPException(
+            422,
+            "callback_url: callbacks are not configured on this server "
+            "(COUNTERSIGN_WEBHOOK_SECRET is unset)",
+        )
+    submitted = await runtime.service.submit(agent, body, idempotency_key)
+    if not submitted.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/requests/{submitted.request.id}"
+    return submitted.request
+
+
+@router.get("/requests/{request_id}", response_model=ApprovalRequest)
+async def get_request(
+    request_id: str,
+    agent: AgentDep,
+    runtime: RuntimeDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> ApprovalRequest:
+    """Read a request; with `wait`, return as soon as it is decided (long-poll)."""
+    return await runtime.service.wait(request_id, agent=agent.name, seconds=wait)
+
+
+@router.post("/requests/{request_id}/cancel", response_model=ApprovalRequest)
+async def cancel_request(
+    request_id: str, agent: AgentDep, runtime: RuntimeDep, body: CancelIn | None = None
+) -> ApprovalRequest:
+    """Withdraw a pending request. A decided request cannot be cancelled (409)."""
+    reason = body.reason if body else ""
+    return await runtime.service.cancel(
+        request_id, agent=agent.name, actor=agent.name, reason=reason
+    )
+
+
+@router.get("/requests", response_model=RequestPage)
+async def list_requests(
+    agent: AgentDep,
+    runtime: RuntimeDep,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
+) -> RequestPage:
+    """The calling agent's own requests, newest first."""
+    index = runtime.keys.by_agent(agent.name)
+    end = float(cursor) - 1 if cursor else float("inf")
+    found: list[ApprovalRequest] = []
+    while len(found) < limit:
+        ids = await runtime.store.ids_by_score(index, end=end, count=limit * 2)
+        if not ids:
+            break
+        batch = await runtime.store.get_many(ids)
+        found += [r for r in batch if status is None or r.status is status]
+        end = to_ms(batch[-1].created_at) - 1 if batch else end
+        if len(ids) < limit * 2:
+            break
+    page = found[:limit]
+    more = len(found) > limit or len(page) == limit
+    next_cursor = str(to_ms(page[-1].created_at)) if page and more else None
+    return RequestPage(requests=page, next_cursor=next_cursor)

@@ -1,0 +1,253 @@
+"""The approval domain's data: what an agent asks for and what Countersign answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+MAX_DIFF_BYTES = 1024 * 1024
+MAX_METADATA_BYTES = 16 * 1024
+MAX_PARAMS_BYTES = 64 * 1024
+MAX_COMMAND_BYTES = 64 * 1024
+
+
+class Risk(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Risk).index(self)
+
+    def at_least(self, other: Risk) -> Risk:
+        return self if self.rank >= other.rank else other
+
+
+class Status(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    denied = "denied"
+    expired = "expired"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not Status.pending
+
+
+def _json_size(limit: int, name: str) -> AfterValidator:
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > limit:
+            raise ValueError(f"{name} is {size} bytes as JSON; the limit is {limit}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _utf8_size(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value.encode()) > limit:
+            raise ValueError(f"must be at most {limit} bytes")
+        return value
+
+    return AfterValidator(check)
+
+
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")]
+ShortText = Annotated[str, Field(max_length=500)]
+Permission = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Scope(BaseModel):
+    """The permissions the action uses and the resources it touches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    permissions: list[Permission] = Field(default_factory=list, max_length=500)
+    resources: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=500
+    )
+
+
+class RequestIn(BaseModel):
+    """What an agent submits to `POST /v1/requests`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    action: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9_\-]+)*$",
+        max_length=128,
+        description="Dotted verb such as `environment.recreate`.",
+    )
+    summary: str = Field(min_length=1, max_length=300)
+    resource: ShortText = ""
+    environment: Annotated[str, Field(max_length=64)] = ""
+    command: (
+        Annotated[str, _utf8_size(MAX_COMMAND_BYTES)]
+        | list[Annotated[str, Field(max_length=MAX_COMMAND_BYTES)]]
+    ) = Field(default="", description="The exact command: a shell string or an argv list.")
+    diff: Annotated[str, _utf8_size(MAX_DIFF_BYTES)] = ""
+    scope: Scope = Field(default_factory=Scope)
+    justification: Annotated[str, Field(max_length=4000)] = ""
+    on_behalf_of: SlackUserId | None = None
+    ttl_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
+    callback_url: AnyHttpUrl | None = None
+    params: Annotated[dict[str, Any], _json_size(MAX_PARAMS_BYTES, "params")] = Field(
+        default_factory=dict
+    )
+    metadata: Annotated[dict[str, Any], _json_size(MAX_METADATA_BYTES, "metadata")] = Field(
+        default_factory=dict
+    )
+    risk_hint: Risk | None = Field(
+        default=None, description="The agent's own rating. It can raise risk, never lower it."
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _argv_size(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if len(value) > 1000:
+                raise ValueError("argv has more than 1000 elements")
+            if sum(len(a.encode()) for a in value) > MAX_COMMAND_BYTES:
+                raise ValueError(f"argv must be at most {MAX_COMMAND_BYTES} bytes in all")
+        return value
+
+    def action_hash(self) -> str:
+        """SHA-256 of the canonical JSON of exactly what will run."""
+        return action_hash(self.executable())
+
+    def executable(self) -> dict[str, Any]:
+        """The parts of the request that define what will run."""
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "environment": self.environment,
+            "command": self.command,
+            "diff": self.diff,
+            "scope": self.scope.model_dump(),
+            "params": self.params,
+        }
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def action_hash(executable: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(executable).encode()).hexdigest()
+
+
+class Approval(BaseModel):
+    user: str
+    at: datetime
+    comment: str = ""
+
+
+class Denial(BaseModel):
+    user: str
+    at: datetime
+    reason: str = ""
+
+
+class PolicyDecision(BaseModel):
+    """What policy concluded about a request, before any human looked at it."""
+
+    risk: Risk
+    risk_reasons: list[str]
+    rule: str
+    required_approvals: int
+    eligible_groups: list[str]
+    approvers: list[str] = Field(description="Slack user IDs allowed to vote")
+    approver_usergroups: list[str] = Field(description="Slack user-group IDs allowed to vote")
+    channel: str
+    ttl_seconds: int
+    reminders: list[int] = Field(description="Seconds after creation")
+    escalate_after: int | None = None
+    escalation_channel: str | None = None
+    auto_approve: bool = False
+    deny: bool = False
+    deny_reason: str = ""
+
+
+class ApprovalRequest(BaseModel):
+    """A stored request with its current state, as agents and adapters see it."""
+
+    id: str
+    agent: str
+    agent_owner: str | None = None
+    status: Status
+    risk: Risk
+    risk_reasons: list[str]
+    rule: str
+    required_approvals: int
+    eligible_groups: list[str]
+    channel: str
+    approvals: list[Approval] = Field(default_factory=list)
+    denial: Denial | None = None
+    decided_by: str | None = Field(
+        default=None, description="`policy`, `system` (expiry), an agent or a Slack user ID"
+    )
+    cancel_reason: str = ""
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+    action_hash: str
+    grant: str | None = None
+
+    action: str
+    summary: str
+    resource: str = ""
+    environment: str = ""
+    command: str | list[str] = ""
+    diff: str = ""
+    scope: Scope = Field(default_factory=Scope)
+    justification: str = ""
+    on_behalf_of: str | None = None
+    ttl_seconds: int
+    callback_url: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def executable(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "environment": self.environment,
+            "command": self.command,
+            "diff": self.diff,
+            "scope": self.scope.model_dump(),
+            "params": self.params,
+        }
+
+
+class RequestEvent(StrEnum):
+    """What happened to a request; adapters (Slack, webhooks) act on these."""
+
+    created = "created"
+    voted = "voted"
+    decided = "decided"
+    reminder = "reminder"
+    escalation = "escalation"
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int | float | str) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)

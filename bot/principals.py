@@ -1,0 +1,94 @@
+"""Who may call the API: agents (submit and wait) and auditors (read history).
+
+Tokens are shown once and stored only as SHA-256 hashes, so a Redis dump leaks no token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from enum import StrEnum
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+
+TOKEN_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
+
+
+class Role(StrEnum):
+    agent = "agent"
+    auditor = "auditor"
+
+
+class Principal(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+    role: Role = Role.agent
+    owner: str = Field(default="", description="Slack user ID of the human who runs the agent")
+    environments: list[str] = Field(default_factory=lambda: ["*"])
+    actions: list[str] = Field(default_factory=lambda: ["*"])
+    callback_hosts: list[str] = Field(default_factory=list)
+    rate_per_minute: int = Field(default=120, ge=1)
+
+    def may_request(self, action: str, environment: str) -> bool:
+        return any(fnmatchcase(action, g) for g in self.actions) and any(
+            fnmatchcase(environment, g) for g in self.environments
+        )
+
+    def may_call_back(self, host: str) -> bool:
+        return any(fnmatchcase(host.lower(), g.lower()) for g in self.callback_hosts)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Principals:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def add(self, principal: Principal, token: str | None = None) -> str:
+        """Register (or replace) a principal; returns its new token, the only time it is shown."""
+        token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+        old = await self.redis.hget(self.keys.principal(principal.name), "token_hash")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if old:
+                pipe.delete(self.keys.token(_text(old)))
+            pipe.hset(
+                self.keys.principal(principal.name),
+                mapping={"json": principal.model_dump_json(), "token_hash": hash_token(token)},
+            )
+            pipe.set(self.keys.token(hash_token(token)), principal.name)
+            pipe.sadd(self.keys.principals, principal.name)
+            await pipe.execute()
+        return token
+
+    async def remove(self, name: str) -> bool:
+        old = await self.redis.hget(self.keys.principal(name), "token_hash")
+        if not old:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.token(_text(old)), self.keys.principal(name))
+            pipe.srem(self.keys.principals, name)
+            await pipe.execute()
+        return True
+
+    async def get(self, name: str) -> Principal | None:
+        raw = await self.redis.hget(self.keys.principal(name), "json")
+        return Principal.model_validate_json(raw) if raw else None
+
+    async def authenticate(self, token: str) -> Principal | None:
+        name = await self.redis.get(self.keys.token(hash_token(token)))
+        return await self.get(_text(name)) if name else None
+
+    async def all(self) -> list[Principal]:
+        names = sorted(_text(n) for n in await self.redis.smembers(self.keys.principals))
+        found = [await self.get(n) for n in names]
+        return [p for p in found if p is not None]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,99 @@
+"""Start the process: `countersign serve` (production) and `countersign dev` (embedded)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from bot.api.app import Adapter, create_app
+from bot.api.dev import DEV_TOKEN, install_dev_console
+from bot.errors import ConfigError
+from bot.grants import GrantSigner
+from bot.policy import Policy
+from bot.principals import Principal
+from bot.runtime import Runtime, connect_redis, load_signer
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def redis_for_cli(settings: Settings) -> Redis:
+    if not settings.redis_url:
+        raise ConfigError("Config 'REDIS_URL' is missing, and has no default.")
+    return connect_redis(settings.redis_url)
+
+
+def production_adapters(settings: Settings) -> list[Adapter]:
+    """The adapters `serve` runs: Slack, when configured."""
+    return []
+
+
+def serve(settings: Settings) -> int:
+    settings.require_for_serve()
+    policy = Policy.load(settings.config_dir)
+    assert settings.redis_url is not None
+    runtime = Runtime(
+        settings=settings,
+        redis=connect_redis(settings.redis_url),
+        policy=policy,
+        signer=load_signer(settings),
+    )
+    app = create_app(runtime, production_adapters(settings))
+    _run(app, settings.host, settings.port)
+    return 0
+
+
+def dev(settings: Settings, port: int | None = None) -> int:
+    """Embedded defaults: in-process fakeredis, example policy, a demo agent, a dev console."""
+    from fakeredis import FakeAsyncRedis
+
+    policy = Policy.load(settings.config_dir)
+    runtime = Runtime(
+        settings=settings,
+        redis=FakeAsyncRedis(),
+        policy=policy,
+        signer=GrantSigner(Ed25519PrivateKey.generate()),
+        dev=True,
+    )
+    app = create_app(runtime, [install_dev_console])
+    port = port or settings.port
+    asyncio.run(_register_demo_agent(runtime))
+    _print_banner(settings, port)
+    _run(app, "127.0.0.1", port)
+    return 0
+
+
+async def _register_demo_agent(runtime: Runtime) -> None:
+    demo = Principal(name="demo-agent", owner="U0DEMO000", callback_hosts=["localhost"])
+    await runtime.principals.add(demo, token=DEV_TOKEN)
+
+
+def _print_banner(settings: Settings, port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    body = (
+        '{"action":"environment.recreate","summary":"Recreate prod-cn-north-1",'
+        '"resource":"prod-cn-north-1","environment":"prod",'
+        '"command":"terraform destroy -auto-approve && terraform apply",'
+        '"scope":{"permissions":["ec2:TerminateInstances","iam:*"]}}'
+    )
+    print(
+        f"""
+Countersign dev mode (in-memory Redis, policy from {settings.config_dir}/policy.yaml)
+  Demo agent token: {DEV_TOKEN}
+  Create a request:
+    curl -s -X POST {base}/v1/requests -H 'Authorization: Bearer {DEV_TOKEN}' \\
+      -H 'Content-Type: application/json' -d '{body}'
+  Approve it as demo approvers: {base}/dev
+  API schema: {base}/docs
+""",
+        flush=True,
+    )
+
+
+def _run(app: FastAPI, host: str, port: int) -> None:
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
