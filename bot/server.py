@@ -8,11 +8,9 @@ import logging
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from bot.api.app import Adapter, create_app
 from bot.api.dev import DEV_TOKEN, install_dev_console
-from bot.errors import ConfigError
 from bot.grants import GrantSigner
 from bot.policy import Policy
 from bot.principals import Principal
@@ -20,12 +18,6 @@ from bot.runtime import Runtime, connect_redis, load_signer
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def redis_for_cli(settings: Settings) -> Redis:
-    if not settings.redis_url:
-        raise ConfigError("Config 'REDIS_URL' is missing, and has no default.")
-    return connect_redis(settings.redis_url)
 
 
 def production_adapters(settings: Settings) -> list[Adapter]:
