@@ -55,6 +55,11 @@ class Keys:
     def by_approver(self, user: str) -> str:  # scored by vote time
         return f"{self.prefix}idx:approver:{user}"
 
+    # Requests a user voted on (approve or deny), scored by creation time like the indexes above,
+    # so history can intersect it with them and page newest first (see bot/history.py).
+    def by_voter(self, user: str) -> str:
+        return f"{self.prefix}idx:voter:{user}"
+
     # The tamper-evident audit log (a stream) and the hash of its newest entry.
     @property
     def audit(self) -> str:
@@ -122,6 +127,7 @@ local K = {{
   by_agent = function(a) return P .. 'idx:agent:' .. a end,
   by_risk = function(r) return P .. 'idx:risk:' .. r end,
   by_approver = function(u) return P .. 'idx:approver:' .. u end,
+  by_voter = function(u) return P .. 'idx:voter:' .. u end,
   audit = P .. 'audit',
   audit_head = P .. 'audit:head',
   decided_channel = P .. 'decided',

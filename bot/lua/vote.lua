@@ -5,7 +5,7 @@ local now, id, user, choice, comment = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV
 local sinks = cjson.decode(ARGV[6])
 local key = K.request(id)
 local state = redis.call('HMGET', key, 'status', 'expires_at', 'on_behalf_of', 'owner',
-  'required', 'approvals', 'denial')
+  'required', 'approvals', 'denial', 'created_at')
 local status = state[1]
 if not status then return {'not_found', ''} end
 if status == 'expired' then return {'expired', status} end
@@ -20,6 +20,7 @@ for _, a in ipairs(approvals) do
   if a.user == user then return {'already_voted', status} end
 end
 redis.call('ZADD', K.by_approver(user), now, id)
+redis.call('ZADD', K.by_voter(user), state[8], id)
 if choice == 'deny' then
   redis.call('HSET', key, 'denial', cjson.encode({user = user, at = now, reason = comment}))
   audit('vote', id, user, now, {vote = 'deny', reason = comment})
