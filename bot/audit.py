@@ -51,20 +51,37 @@ def entry_hash(prev: str, data: str) -> str:
 def verify_chain(entries: Iterable[AuditEntry], head: str | None) -> Verdict:
     """Check a sequence of entries, oldest first, against the expected head hash."""
     prev, count = "", 0
+    before: AuditEntry | None = None  # the entry checked last
+    before_prev = ""  # the hash that entry should have linked to
     for entry in entries:
         if entry.prev != prev:
-            return Verdict(
-                False,
-                count,
-                entry.stream_id,
-                "its prev does not match the entry before it (an entry was removed or inserted)",
-            )
+            return _broken_link(entry, before, before_prev, count)
         if entry_hash(entry.prev, entry.data) != entry.hash:
             return Verdict(False, count, entry.stream_id, "its content does not match its hash")
+        before, before_prev = entry, prev
         prev, count = entry.hash, count + 1
     if (head or "") != prev:
         return Verdict(False, count, "(end)", "the newest entries were removed")
     return Verdict(True, count)
+
+
+def _broken_link(
+    entry: AuditEntry, before: AuditEntry | None, before_prev: str, count: int
+) -> Verdict:
+    """Name the culprit: an entry slipped in before this one, or entries removed before it."""
+    if before is not None and entry.prev == before_prev:
+        return Verdict(
+            False,
+            count - 1,
+            before.stream_id,
+            "it was inserted: the entry after it links to the one before it",
+        )
+    return Verdict(
+        False,
+        count,
+        entry.stream_id,
+        "its prev does not match the entry before it (an entry was removed)",
+    )
 
 
 class AuditLog:

@@ -119,8 +119,8 @@ class ApprovalService:
         if decision is None:
             raise NotFound(request_id)
         request = await self.get(request_id)
-        if request.status is Status.pending and not await self.is_eligible(user, decision):
-            raise vote_refusal("not_eligible", user=user, request_id=request_id)
+        if request.status is Status.pending:
+            await self._check_voter(request, user, decision)
         result = await self.store.vote(
             request_id, user, approve, comment[:2000], self.clock(), self.sinks
         )
@@ -147,6 +147,15 @@ class ApprovalService:
             for observer in self.on_decided:
                 observer(request)
         return request
+
+    async def _check_voter(
+        self, request: ApprovalRequest, user: str, decision: PolicyDecision
+    ) -> None:
+        """Refuse early with the most specific reason; the vote script enforces it again."""
+        if user in (request.on_behalf_of, request.agent_owner):
+            raise vote_refusal("self_approval", user=user, request_id=request.id)
+        if not await self.is_eligible(user, decision):
+            raise vote_refusal("not_eligible", user=user, request_id=request.id)
 
     async def is_eligible(self, user: str, decision: PolicyDecision) -> bool:
         """In a named group, directly or through a Slack user group. Unknown means no."""

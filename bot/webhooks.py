@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from bot.outbox import Job, RetryLater
+from bot.outbox import Job, RetryLater, backoff
 from bot.service import ApprovalService
 
 SIGNATURE_HEADER = "X-Countersign-Signature"
@@ -64,13 +64,15 @@ class WebhookSink:
             request.callback_url, content=body, headers=headers, follow_redirects=False
         )
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryLater(_retry_after(response), f"callback answered {response.status_code}")
+            wait = _retry_after(response) or backoff(job.attempts)
+            raise RetryLater(wait, f"callback answered {response.status_code}")
         if response.status_code >= 400:
             raise RuntimeError(f"callback refused the delivery: {response.status_code}")
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: httpx.Response) -> float | None:
+    """The receiver's Retry-After in seconds, when it sent a usable one."""
     try:
-        return max(1.0, float(response.headers.get("Retry-After", "5")))
-    except ValueError:
-        return 5.0
+        return max(1.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None

@@ -56,23 +56,31 @@ def policy() -> Policy:
 
 @pytest.fixture
 def settings(redis_server: RedisServer, tmp_path: Path) -> Settings:
-    return Settings(REDIS_URL=redis_server.url, COUNTERSIGN_CONFIG=ROOT / "config",
-                    COUNTERSIGN_GRANT_KEY_FILE=tmp_path / "grant.pem",
-                    COUNTERSIGN_WEBHOOK_SECRET="whsec-test", COUNTERSIGN_SWEEP_INTERVAL=0.2)
+    return Settings(
+        REDIS_URL=redis_server.url,
+        COUNTERSIGN_CONFIG=ROOT / "config",
+        COUNTERSIGN_GRANT_KEY_FILE=tmp_path / "grant.pem",
+        COUNTERSIGN_WEBHOOK_SECRET="whsec-test",
+        COUNTERSIGN_SWEEP_INTERVAL=0.2,
+    )
 
 
 RuntimeFactory = Callable[..., Runtime]
 
 
 @pytest.fixture
-def make_runtime(settings: Settings, redis: Redis, clock: ManualClock,
-                 policy: Policy) -> RuntimeFactory:
+def make_runtime(
+    settings: Settings, redis: Redis, clock: ManualClock, policy: Policy
+) -> RuntimeFactory:
     """Build a Runtime on the session's Redis; keyword arguments override its parts."""
 
     def make(**overrides: Any) -> Runtime:
         parts: dict[str, Any] = {
-            "settings": settings, "redis": Redis.from_url(settings.redis_url or ""),
-            "policy": policy, "signer": GrantSigner(GRANT_KEY), "clock": clock,
+            "settings": settings,
+            "redis": Redis.from_url(settings.redis_url or ""),
+            "policy": policy,
+            "signer": GrantSigner(GRANT_KEY),
+            "clock": clock,
             "directory": StaticDirectory({"S0ONCALL1": {"U0GROUP01"}}),
         }
         parts.update(overrides)
@@ -123,12 +131,15 @@ async def serve_api(make_runtime: RuntimeFactory) -> AsyncIterator[ApiFactory]:
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def start(runtime: Runtime | None = None,
-                    adapters: list[Adapter] | None = None) -> AsyncIterator[Api]:
+    async def start(
+        runtime: Runtime | None = None, adapters: list[Adapter] | None = None
+    ) -> AsyncIterator[Api]:
         rt = runtime or make_runtime()
         app = create_app(rt, adapters)
-        async with serving(app) as base_url, httpx.AsyncClient(base_url=base_url,
-                                                                timeout=30) as client:
+        async with (
+            serving(app) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+        ):
             yield Api(client, rt, base_url)
 
     yield start

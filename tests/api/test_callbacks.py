@@ -1,0 +1,93 @@
+"""Callbacks: signed, delivered from the durable outbox, only to allowed hosts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot import webhooks
+from bot.clock import ManualClock
+from tests.conftest import AgentFactory, ApiFactory
+from tests.support.http_server import serving
+
+BODY: dict[str, Any] = {"action": "deploy.api", "summary": "Deploy", "environment": "staging"}
+
+
+class Receiver:
+    """A callback endpoint that fails the first `failures` deliveries, then records them."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.received: list[tuple[bytes, str]] = []
+        self.app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
+
+    async def hook(self, request: Request) -> Response:
+        if self.failures:
+            self.failures -= 1
+            return Response(status_code=503)
+        self.received.append((await request.body(), request.headers[webhooks.SIGNATURE_HEADER]))
+        return Response(status_code=204)
+
+
+async def eventually(predicate: Any, timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_decision_is_delivered_signed(serve_api: ApiFactory, add_agent: AgentFactory) -> None:
+    _, token = await add_agent(callback_hosts=["127.0.0.1"])
+    receiver = Receiver()
+    async with serving(receiver.app) as hook_base, serve_api() as api:
+        body = {**BODY, "callback_url": f"{hook_base}/hook"}
+        created = await api.client.post("/v1/requests", json=body, headers=api.auth(token))
+        await api.runtime.service.vote(created.json()["id"], "U0ALICE01", approve=True)
+        await eventually(lambda: receiver.received)
+    [(payload, signature)] = receiver.received
+    assert webhooks.verify("whsec-test", payload, signature)
+    assert not webhooks.verify("wrong-secret", payload, signature)
+    assert b'"status":"approved"' in payload
+
+
+async def test_failed_deliveries_are_retried_until_they_land(
+    serve_api: ApiFactory, add_agent: AgentFactory, clock: ManualClock
+) -> None:
+    _, token = await add_agent(callback_hosts=["127.0.0.1"])
+    receiver = Receiver(failures=1)
+    async with serving(receiver.app) as hook_base, serve_api() as api:
+        body = {**BODY, "callback_url": f"{hook_base}/hook"}
+        created = await api.client.post("/v1/requests", json=body, headers=api.auth(token))
+        await api.runtime.service.vote(
+            created.json()["id"], "U0ALICE01", approve=False, comment="no"
+        )
+        await eventually(lambda: receiver.failures == 0)
+        clock.advance(2)  # past the backoff
+        await eventually(lambda: receiver.received)
+        assert receiver.failures == 0
+        assert len(receiver.received) == 1
+        backlog = await api.runtime.outbox.backlog()
+        assert backlog["webhook"] == {"queued": 0, "dead": 0}
+
+
+async def test_callback_to_a_host_not_allowed_is_refused(
+    serve_api: ApiFactory, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent(callback_hosts=["hooks.example.com"])
+    async with serve_api() as api:
+        body = {**BODY, "callback_url": "http://10.0.0.5/internal"}
+        response = await api.client.post("/v1/requests", json=body, headers=api.auth(token))
+        assert response.status_code == 403
+        assert "not in agent" in response.json()["error"]["message"]
+
+
+def test_signature_freshness() -> None:
+    header = webhooks.sign("s", b"{}", 1000)
+    assert webhooks.verify("s", b"{}", header, now=1100)
+    assert not webhooks.verify("s", b"{}", header, now=1000 + 301)
+    assert not webhooks.verify("s", b"{} ", header, now=1000)
+    assert not webhooks.verify("s", b"{}", "garbage", now=1000)
