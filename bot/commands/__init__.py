@@ -3,5 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-Commands = argparse._SubParsersAction[argparse.ArgumentParser]  # what add_subparsers() returns
+if TYPE_CHECKING:  # the class is generic only to type checkers
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Commands = argparse._SubParsersAction
