@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import __version__
-from bot.api import errors, ops, requests
+from bot.api import errors, history, ops, requests
 from bot.api.metrics import Metrics
 from bot.runtime import Runtime
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a 1 MiB diff can triple when JSON-escaped
 Adapter = Callable[[FastAPI, Runtime], None]
 
 
@@ -92,6 +92,7 @@ def create_app(
     errors.install(app)
     app.include_router(requests.router)
     app.include_router(ops.router)
+    app.include_router(history.router)
     for adapter in adapters or []:
         adapter(app, runtime)
     app.add_middleware(BodyLimit)

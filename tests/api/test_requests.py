@@ -148,7 +148,7 @@ async def test_unknown_request_is_404(serve_api: ApiFactory, add_agent: AgentFac
 async def test_oversize_body_is_413(serve_api: ApiFactory, add_agent: AgentFactory) -> None:
     _, token = await add_agent()
     async with serve_api() as api:
-        response = await create(api, token, diff="x" * (5 * 1024 * 1024))
+        response = await create(api, token, diff="x" * (9 * 1024 * 1024))
         assert response.status_code == 413
         just_over_diff_limit = await create(api, token, diff="x" * (1024 * 1024 + 1))
         assert just_over_diff_limit.status_code == 422
