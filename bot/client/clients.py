@@ -129,7 +129,7 @@ class Countersign(_Base[httpx.Client]):
     ) -> ApprovalRequest:
         """The request once decided, or as it stands after `max_wait` seconds."""
         result: ApprovalRequest = self._drive(
-            flows.wait(request_id, max_wait, self.poll, on_update)
+            flows.wait(request_id, max_wait, self.poll, on_update, self.patience)
         )
         return result
 
@@ -205,7 +205,7 @@ class AsyncCountersign(_Base[httpx.AsyncClient]):
     async def wait(
         self, request_id: str, *, max_wait: float | None = None, on_update: Progress | None = None
     ) -> ApprovalRequest:
-        flow = flows.wait(request_id, max_wait, self.poll, on_update)
+        flow = flows.wait(request_id, max_wait, self.poll, on_update, self.patience)
         result: ApprovalRequest = await self._drive(flow)
         return result
 

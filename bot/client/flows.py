@@ -100,7 +100,13 @@ def get(request_id: str) -> Flow:
     return (yield from request(Call("GET", f"/v1/requests/{request_id}")))
 
 
-def wait(request_id: str, timeout: float | None, poll: float, on_update: Progress | None) -> Flow:
+def wait(
+    request_id: str,
+    timeout: float | None,
+    poll: float,
+    on_update: Progress | None,
+    patience: float = RECONNECT_PATIENCE,
+) -> Flow:
     """Long-poll until decided (or `timeout` passes); reconnects through dropped connections."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -111,7 +117,7 @@ def wait(request_id: str, timeout: float | None, poll: float, on_update: Progres
             params={"wait": round(left, 1)},
             timeout=left + 15,
         )
-        found = yield from request(call)
+        found = yield from request(call, patience)
         if found.status.terminal or (deadline is not None and time.monotonic() >= deadline):
             return found
         if on_update is not None:
@@ -143,8 +149,10 @@ def approval(
 ) -> Flow:
     """Create, wait and check: ends only with an approved request whose grant covers `body`."""
     found = yield from create(body, None, patience)
+    if not found.status.terminal and on_update is not None:
+        on_update(found)  # callers learn the id at once, e.g. to cancel on Ctrl-C
     if not found.status.terminal:
-        found = yield from wait(found.id, timeout, poll, on_update)
+        found = yield from wait(found.id, timeout, poll, on_update, patience)
     if not found.status.terminal:
         found = yield from _give_up(found.id)
     require_approved(found)

@@ -1,0 +1,121 @@
+"""Agent-side commands: `countersign exec`, `request`, `mcp` and `hook claude`.
+
+They talk to a running Countersign at COUNTERSIGN_URL with the agent token in
+COUNTERSIGN_TOKEN; they need no Redis and no server configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.client import ClientError, Countersign
+from bot.client.flows import POLL_SECONDS, RECONNECT_PATIENCE
+from bot.commands import Commands
+from bot.errors import ConfigError
+from bot.integrations import exec_gate
+from bot.models import RequestIn
+from bot.policy import describe
+from bot.settings import Settings
+
+LIVE_POLL_SECONDS = 5.0  # how often a terminal's progress line is refreshed
+
+
+def register(commands: Commands) -> None:
+    _register_exec(commands)
+    request = commands.add_parser(
+        "request", help="submit a request (JSON) and print the decision (JSON)"
+    )
+    request.add_argument("file", nargs="?", default="-", help="request JSON; default stdin")
+    request.add_argument("--no-wait", action="store_true", help="print the request at once")
+    request.add_argument(
+        "--max-wait", type=float, default=None, help="seconds; default until decided"
+    )
+    request.set_defaults(run=_request)
+
+
+def _register_exec(commands: Commands) -> None:
+    gate = commands.add_parser(
+        "exec",
+        help="run a command only after it is approved",
+        usage="countersign exec --action ACTION [options] -- CMD [ARGS...]",
+    )
+    gate.add_argument("--action", required=True, help="dotted verb, e.g. db.migrate")
+    gate.add_argument("--resource", default="")
+    gate.add_argument("--env", dest="environment", default="")
+    gate.add_argument("--summary", default=None, help="default: the command line")
+    gate.add_argument("--diff-file", type=Path, default=None, help="a diff to show approvers")
+    gate.add_argument(
+        "--scope", action="append", default=[], metavar="PERMISSION", help="repeatable"
+    )
+    gate.add_argument("--justification", default="")
+    gate.add_argument("--on-behalf-of", default=None, help="Slack user ID of the human")
+    gate.add_argument("--ttl", type=int, default=None, help="seconds before it expires")
+    gate.add_argument(
+        "--patience",
+        type=float,
+        default=RECONNECT_PATIENCE,
+        help="seconds to retry when unreachable",
+    )
+    gate.add_argument("argv", nargs=argparse.REMAINDER, help="-- then the command")
+    gate.set_defaults(run=_exec)
+
+
+def _exec(args: argparse.Namespace, settings: Settings) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("countersign exec: give the command after --", file=sys.stderr)
+        return exec_gate.EXIT_INVALID
+    try:
+        body = _exec_request(args, argv)
+    except ValidationError as exc:
+        print(f"countersign exec: {describe(exc)}", file=sys.stderr)
+        return exec_gate.EXIT_INVALID
+    poll = LIVE_POLL_SECONDS if sys.stderr.isatty() else POLL_SECONDS
+    with Countersign.from_env(poll=poll, patience=args.patience) as client:
+        return exec_gate.gate(client, body, argv, sys.stderr)
+
+
+def _exec_request(args: argparse.Namespace, argv: list[str]) -> RequestIn:
+    diff = _read(args.diff_file) if args.diff_file else ""
+    return RequestIn(
+        action=args.action,
+        summary=args.summary or exec_gate.default_summary(argv),
+        resource=args.resource,
+        environment=args.environment,
+        command=argv,
+        diff=diff,
+        scope={"permissions": args.scope},
+        justification=args.justification,
+        on_behalf_of=args.on_behalf_of,
+        ttl_seconds=args.ttl,
+    )
+
+
+def _request(args: argparse.Namespace, settings: Settings) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
+    try:
+        body = RequestIn.model_validate_json(text)
+    except ValidationError as exc:
+        print(f"countersign request: {describe(exc)}", file=sys.stderr)
+        return exec_gate.EXIT_INVALID
+    with Countersign.from_env() as client:
+        try:
+            found = client.create(body)
+            if not (args.no_wait or found.status.terminal):
+                found = client.wait(found.id, max_wait=args.max_wait)
+        except ClientError as exc:
+            print(f"countersign request: {exc.message}", file=sys.stderr)
+            return exec_gate.exit_code_of(exc)
+    print(found.model_dump_json(indent=2))
+    return exec_gate.EXIT_BY_STATUS[found.status]
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read ({exc.strerror})") from None
