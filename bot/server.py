@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from bot.api.app import Adapter, create_app
 from bot.api.dev import DEV_TOKEN, install_dev_console
 from bot.grants import GrantSigner
+from bot.integrations.http import install_integrations
 from bot.policy import Policy
 from bot.principals import Principal
 from bot.runtime import Runtime, connect_redis, load_signer
@@ -35,7 +36,7 @@ def serve(settings: Settings) -> int:
         policy=policy,
         signer=load_signer(settings),
     )
-    app = create_app(runtime, production_adapters(settings))
+    app = create_app(runtime, [*production_adapters(settings), install_integrations])
     _run(app, settings.host, settings.port)
     return 0
 
@@ -52,7 +53,7 @@ def dev(settings: Settings, port: int | None = None) -> int:
         signer=GrantSigner(Ed25519PrivateKey.generate()),
         dev=True,
     )
-    app = create_app(runtime, [install_dev_console])
+    app = create_app(runtime, [install_dev_console, install_integrations])
     port = port or settings.port
     asyncio.run(_register_demo_agent(runtime))
     _print_banner(settings, port)

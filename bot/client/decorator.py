@@ -18,9 +18,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _NOT_ACTION = re.compile(r"[^a-z0-9_\-.]+")
 
 
-def action_name(fn: Callable[..., Any]) -> str:
+def action_name(name: str) -> str:
     """A function's name as a Countersign action: `Deploy-Now` -> `deploy-now`."""
-    return _NOT_ACTION.sub("_", fn.__name__.lower()).strip("_.-") or "call"
+    return _NOT_ACTION.sub("_", name.lower()).strip("_.-") or "call"
 
 
 def call_params(
@@ -34,9 +34,10 @@ def call_params(
     return params
 
 
-def _summary(fn: Callable[..., Any], params: dict[str, Any]) -> str:
+def call_summary(name: str, params: dict[str, Any]) -> str:
+    """`name(arg=value, ...)`, cut to fit a request's summary."""
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    text = f"Call {fn.__qualname__}({shown})"
+    text = f"Call {name}({shown})"
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -45,7 +46,7 @@ class _Template:
 
     def __init__(self, fn: Callable[..., Any], action: str | None, fields: dict[str, Any]) -> None:
         self.fn = fn
-        self.action = action or action_name(fn)
+        self.action = action or action_name(fn.__name__)
         self.summary: str | None = fields.pop("summary", None)
         self.fields = fields
         self.body((), {}, check_only=True)  # invalid fields fail at decoration, not at run time
@@ -54,7 +55,7 @@ class _Template:
         self, args: tuple[Any, ...], kwargs: dict[str, Any], check_only: bool = False
     ) -> RequestIn:
         params = {} if check_only else call_params(self.fn, args, kwargs)
-        summary = self.summary or _summary(self.fn, params)
+        summary = self.summary or call_summary(self.fn.__qualname__, params)
         return RequestIn(action=self.action, summary=summary, params=params, **self.fields)
 
     def recheck(

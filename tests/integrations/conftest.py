@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import ManualClock
+from bot.integrations.http import install_integrations
 from bot.models import ApprovalRequest
 from tests.conftest import AgentFactory, Api, ApiFactory
 
@@ -74,5 +75,5 @@ async def gateway(
     serve_api: ApiFactory, add_agent: AgentFactory, clock: ManualClock
 ) -> AsyncIterator[Gateway]:
     _, token = await add_agent("infra-bot")
-    async with serve_api() as api:
+    async with serve_api(adapters=[install_integrations]) as api:
         yield Gateway(api, token, clock)

@@ -1,0 +1,13 @@
+"""The integrations' HTTP routes, mounted on the main app by `countersign serve` and `dev`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.integrations.humanlayer import install_humanlayer
+from bot.runtime import Runtime
+
+
+def install_integrations(app: FastAPI, runtime: Runtime) -> None:
+    """Adapter: `/humanlayer/v1` and its contact desk."""
+    install_humanlayer(app, runtime)
