@@ -18,7 +18,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -43,6 +43,33 @@ class InvalidCursor(CountersignError):
     def __init__(self, cursor: str) -> None:
         super().__init__(f"Cursor {cursor!r} is not one this server returned.")
         self.cursor = cursor
+
+
+class InvalidTime(CountersignError):
+    code = "invalid_time"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"Time {text!r} is neither ISO 8601 (2026-01-31, 2026-01-31T08:00:00Z) "
+            "nor an age such as 90m, 12h, 30d or 2w."
+        )
+        self.text = text
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """An ISO 8601 date or time (UTC unless it says otherwise), or an age before `now`."""
+    text = text.strip()
+    number, unit = text[:-1], text[-1:].lower()
+    if number.isdigit() and unit in _AGE_UNITS:
+        return now - timedelta(seconds=int(number) * _AGE_UNITS[unit])
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidTime(text) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class HistoryFilter(BaseModel):

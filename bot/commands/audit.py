@@ -1,12 +1,22 @@
-"""`countersign audit verify`: walk the hash chain and report the first bad entry."""
+"""`countersign audit verify|export`: prove the audit log is intact and hand it to an auditor.
+
+`verify` walks the chain in Redis (REDIS_URL), on the server (`--api`), or in an exported file
+(`--file`, offline). `export` writes JSON lines from the server's API; see `bot/evidence.py`
+for the file format and the algorithm that checks it.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
 
 from bot.audit import AuditLog
-from bot.commands import Commands
+from bot.commands import Commands, remote
 from bot.errors import ConfigError
+from bot.evidence import verify_evidence
 from bot.keys import Keys
 from bot.runtime import connect_redis
 from bot.settings import Settings
@@ -16,10 +26,29 @@ def register(commands: Commands) -> None:
     audit = commands.add_parser("audit", help="audit log tools")
     sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="walk the hash chain and report tampering")
-    verify.set_defaults(run=lambda a, s: asyncio.run(_verify(s)))
+    where = verify.add_mutually_exclusive_group()
+    where.add_argument(
+        "--api", action="store_true", help="ask the server (COUNTERSIGN_URL/TOKEN), not Redis"
+    )
+    where.add_argument("--file", type=Path, help="check an exported JSONL file, offline")
+    verify.set_defaults(run=_verify)
+    export = sub.add_parser(
+        "export", help="write audit entries as JSONL evidence (COUNTERSIGN_URL/TOKEN)"
+    )
+    export.add_argument("--since", help="ISO 8601 time or an age: 90d, 12h (default: all)")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    export.set_defaults(run=_export)
 
 
-async def _verify(settings: Settings) -> int:
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.file:
+        return _verify_file(args.file)
+    if args.api:
+        return remote.run(_verify_remote())
+    return asyncio.run(_verify_redis(settings))
+
+
+async def _verify_redis(settings: Settings) -> int:
     if not settings.redis_url:
         raise ConfigError("Config 'REDIS_URL' is missing, and has no default.")
     redis = connect_redis(settings.redis_url)
@@ -29,3 +58,38 @@ async def _verify(settings: Settings) -> int:
         await redis.aclose()
     print(verdict)
     return 0 if verdict.intact else 1
+
+
+async def _verify_remote() -> int:
+    verdict = await remote.get_json("/v1/audit/verify", {})
+    print(verdict["message"])
+    if verdict["intact"]:
+        print(f"head: {verdict['head']}")
+    return 0 if verdict["intact"] else 1
+
+
+def _verify_file(path: Path) -> int:
+    try:
+        with path.open(encoding="utf-8") as lines:
+            verdict = verify_evidence(lines)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    print(verdict)
+    return 0 if verdict.intact else 1
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.output is None:
+        return remote.run(_write_evidence(args.since, sys.stdout))
+    with args.output.open("w", encoding="utf-8") as out:
+        return remote.run(_write_evidence(args.since, out))
+
+
+async def _write_evidence(since: str | None, out: TextIO) -> int:
+    count = 0
+    async for line in remote.stream_lines("/v1/audit/entries", {"since": since}):
+        if line:
+            out.write(line + "\n")
+            count += 1
+    print(f"exported {count} entries", file=sys.stderr)
+    return 0
