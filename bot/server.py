@@ -17,13 +17,14 @@ from bot.policy import Policy
 from bot.principals import Principal
 from bot.runtime import Runtime, connect_redis, load_signer
 from bot.settings import Settings
+from bot.slack.adapter import slack_adapter
 
 log = logging.getLogger(__name__)
 
 
 def production_adapters(settings: Settings) -> list[Adapter]:
     """The adapters `serve` runs: Slack, when configured."""
-    return []
+    return [slack_adapter(settings)]
 
 
 def serve(settings: Settings) -> int:

@@ -1,0 +1,103 @@
+"""Wires Slack into a Countersign app: bolt, the events endpoint, the outbox sink, the directory.
+
+`POST /slack/events` receives events, interactivity and the slash command, verified with the
+signing secret (a bad or stale signature gets 401 and nothing else happens). With
+SLACK_APP_TOKEN set, Socket Mode is used instead, so the server can sit behind a firewall.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.api.app import Adapter
+from bot.errors import ConfigError
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.cards import SlackState
+from bot.slack.directory import SlackDirectory
+from bot.slack.listeners import Listeners
+from bot.slack.notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def slack_adapter(settings: Settings) -> Adapter:
+    """The Slack adapter for `create_app`; fails fast when the bot token is missing."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("Config 'SLACK_BOT_TOKEN' is missing, and has no default.")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise ConfigError("Config 'SLACK_SIGNING_SECRET' is missing, and has no default.")
+
+    def install(app: FastAPI, runtime: Runtime) -> None:
+        bolt = build_bolt(settings, runtime)
+        if settings.slack_app_token is not None:
+            _run_socket_mode(app, bolt, settings.slack_app_token.get_secret_value())
+        else:
+            _mount_events(app, bolt)
+
+    return install
+
+
+def build_bolt(settings: Settings, runtime: Runtime) -> AsyncApp:
+    """The bolt app, its listeners, and the Slack parts of the runtime."""
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    secret = settings.slack_signing_secret
+    bolt = AsyncApp(
+        client=client,  # carries the bot token
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=secret is not None,
+    )
+    directory = SlackDirectory(client, runtime.clock)
+    runtime.directory = runtime.service.directory = directory
+    state = SlackState(runtime.redis, runtime.keys)
+    runtime.add_sink("slack", Notifier(runtime.service, client, state, runtime.clock))
+    Listeners(runtime.service, state, directory).register(bolt)
+    runtime.extras["slack"] = bolt
+    runtime.extras.setdefault("readiness", {})["slack"] = lambda: _readiness(state)
+    return bolt
+
+
+async def _readiness(state: SlackState) -> dict[str, Any]:
+    """Cards Slack has not accepted yet show in /readyz; the requests stay decidable."""
+    unposted = await state.unposted()
+    return {"unposted_cards": len(unposted), "errors": dict(list(unposted.items())[:10])}
+
+
+def _mount_events(app: FastAPI, bolt: AsyncApp) -> None:
+    handler = AsyncSlackRequestHandler(bolt)
+
+    @app.post(EVENTS_PATH, include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+
+def _run_socket_mode(app: FastAPI, bolt: AsyncApp, app_token: str) -> None:
+    """Connect to Slack over a WebSocket for as long as the app runs."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(bolt, app_token)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi: FastAPI) -> AsyncIterator[Any]:
+        async with inner(asgi) as state:
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode")
+            try:
+                yield state
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+
+    app.router.lifespan_context = lifespan

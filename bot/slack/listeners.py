@@ -1,0 +1,160 @@
+"""Bolt listeners: ack, parse, call the service, render. Nothing else.
+
+Every listener acks first (within Slack's 3 seconds); bolt runs the rest after the ack. The
+voter is always `body["user"]["id"]` of the signed payload, never anything the payload's
+values say. Errors are explained to the person in one place (`explain`, via `refusals.py`).
+Card updates, thread replies and DMs are not done here: the vote's outbox job does them
+(`notifier.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import vote_refusal
+from bot.models import Risk, Status
+from bot.service import ApprovalService
+from bot.slack import refusals
+from bot.slack.actions import Action, Block, View
+from bot.slack.cards import SlackState
+from bot.slack.commands import Commands, next_page
+from bot.slack.directory import SlackDirectory
+from bot.slack.home import publish_home
+from bot.slack.views import deny_modal, deny_reason, diff_modal
+
+log = logging.getLogger(__name__)
+
+Body = dict[str, Any]
+Work = Callable[[Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
+Listener = Callable[[AsyncAck, Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
+REASON_REQUIRED = "A reason is required to deny a critical request."
+
+
+@dataclass
+class Listeners:
+    service: ApprovalService
+    state: SlackState
+    directory: SlackDirectory
+
+    def register(self, app: AsyncApp) -> None:
+        app.middleware(self.once)
+        app.error(self.explain)
+        app.action(Action.approve)(self._acked(self.approve))
+        app.action(Action.deny)(self._acked(self.deny))
+        app.view(View.deny)(self.deny_submitted)
+        app.action(Action.view_diff)(self._acked(self.view_diff))
+        app.action(Action.diff_page)(self._acked(self.diff_page))
+        app.action(Action.history_page)(self._acked(self.history_page))
+        app.command("/countersign")(self._acked(self.command))
+        app.event("app_home_opened")(self._acked(self.home_opened))
+
+    def _acked(self, work: Work) -> Listener:
+        """Ack at once, then do the work; its errors are explained to the person."""
+
+        async def listener(
+            ack: AsyncAck, body: Body, client: AsyncWebClient, respond: AsyncRespond
+        ) -> None:
+            await ack()
+            await self._explaining(body, client, work(body, client, respond))
+
+        return listener
+
+    async def _explaining(self, body: Body, client: AsyncWebClient, work: Awaitable[Any]) -> None:
+        # Bolt forgets an ack when the listener fails right after it (its runner resets the
+        # response), so errors after the ack are explained here rather than raised to bolt.
+        try:
+            await work
+        except Exception as error:
+            await self.explain(error, body, client)
+
+    async def once(self, body: Body, next: Any) -> BoltResponse | None:
+        """Handle each delivery once: Slack's retries and replayed payloads are acked, no more."""
+        delivery = body.get("event_id") or body.get("trigger_id")
+        if delivery and not await self.state.first_sight(str(delivery)):
+            log.info("slack: ignoring repeated delivery %s", delivery)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def explain(self, error: Exception, body: Body, client: AsyncWebClient) -> None:
+        """The one place an error becomes a message to the person who acted."""
+        text = await refusals.message_for(error, self.service.store, self.directory)
+        await refusals.tell(client, body, text)
+
+    async def approve(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        user = body["user"]["id"]
+        await self.service.vote(_value(body), user, approve=True)
+        await self._refresh_home(client, body, user)
+
+    async def deny(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """Open the reason modal, unless the vote could not count anyway."""
+        user, request = body["user"]["id"], await self.service.get(_value(body))
+        if request.status.terminal:
+            code = "expired" if request.status is Status.expired else "already_decided"
+            raise vote_refusal(code, user=user, request_id=request.id, status=request.status)
+        channel = (body.get("channel") or {}).get("id")
+        await client.views_open(trigger_id=body["trigger_id"], view=deny_modal(request, channel))
+
+    async def deny_submitted(self, ack: AsyncAck, body: Body, client: AsyncWebClient) -> None:
+        """Acks with an error on the modal when a critical denial has no reason."""
+        view = body["view"]
+        request_id = json.loads(view["private_metadata"])["request_id"]
+        reason = deny_reason(view)
+        request = await self.service.get(request_id)
+        if request.risk is Risk.critical and not reason:
+            await ack(response_action="errors", errors={Block.deny_reason: REASON_REQUIRED})
+            return
+        await ack()
+        user = body["user"]["id"]
+        vote = self.service.vote(request_id, user, approve=False, comment=reason)
+        await self._explaining(body, client, vote)
+        await self._refresh_home(client, body, user)
+
+    async def view_diff(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        request = await self.service.get(_value(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=diff_modal(request, 0))
+
+    async def diff_page(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        view = body["view"]
+        request = await self.service.get(view["private_metadata"])
+        page = diff_modal(request, int(_value(body)))
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=page)
+
+    async def command(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        reply = await self._commands().run(body["user_id"], body.get("text") or "")
+        await respond(**reply)
+
+    async def history_page(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        text, cursor = next_page(_value(body))
+        reply = await self._commands().run(body["user"]["id"], text, cursor)
+        await respond(replace_original=True, **reply)
+
+    async def home_opened(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        event = body["event"]
+        if event.get("tab", "home") == "home":
+            await publish_home(client, self.service, event["user"])
+
+    def _commands(self) -> Commands:
+        return Commands(self.service, self.directory)
+
+    async def _refresh_home(self, client: AsyncWebClient, body: Body, user: str) -> None:
+        """A vote cast from App Home takes the request off the list at once."""
+        if (body.get("view") or {}).get("type") == "home" or _opened_from_home(body):
+            await publish_home(client, self.service, user)
+
+
+def _value(body: Body) -> str:
+    return str(body["actions"][0]["value"])
+
+
+def _opened_from_home(body: Body) -> bool:
+    view = body.get("view") or {}
+    return view.get("type") == "modal" and not refusals.reply_target(body)[1]

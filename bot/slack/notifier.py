@@ -1,0 +1,168 @@
+"""The Slack outbox sink: turns request events into cards, updates, thread replies and DMs.
+
+Runs from the durable outbox (`bot/outbox.py`), so it is retried until Slack accepts. Three
+rules keep retries harmless:
+
+- a card is posted only when none is recorded for the request (create-if-absent), and every
+  job first makes sure the card exists, so a lost `created` job cannot lose a card;
+- each job records the side effects it already performed, and skips them on a retry;
+- one worker at a time acts on a request (a short Redis lock); the others retry shortly.
+
+The card is always rendered from the request's current state, so updates arriving out of
+order still leave the card right. Slack's 429 becomes `RetryLater(Retry-After)`; any other
+failure is raised, and the outbox backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.models import ApprovalRequest, RequestEvent
+from bot.outbox import Job, RetryLater
+from bot.service import ApprovalService
+from bot.slack import messages
+from bot.slack.blocks import card, card_text
+from bot.slack.cards import CardRef, SlackState
+from bot.slack.failures import describe, retry_after
+
+log = logging.getLogger(__name__)
+
+LOCKED_RETRY_SECONDS = 1.0
+
+
+@dataclass
+class Notifier:
+    service: ApprovalService
+    client: AsyncWebClient
+    state: SlackState
+    clock: Clock
+
+    async def __call__(self, job: Job) -> None:
+        token = await self.state.lock(job.request_id)
+        if token is None:
+            raise RetryLater(LOCKED_RETRY_SECONDS, "another worker is updating this card")
+        try:
+            await self._handle(job)
+        except SlackApiError as exc:
+            seconds = retry_after(exc)
+            if seconds is None:
+                raise
+            raise RetryLater(seconds, "Slack rate limit (429)") from exc
+        finally:
+            await self.state.unlock(job.request_id, token)
+
+    async def _handle(self, job: Job) -> None:
+        request = await self.service.get(job.request_id)
+        ref = await self._ensure_card(request)
+        steps: dict[str, Callable[[Job, ApprovalRequest, CardRef], Awaitable[None]]] = {
+            RequestEvent.created: self._nothing_more,
+            RequestEvent.voted: self._voted,
+            RequestEvent.decided: self._decided,
+            RequestEvent.reminder: self._reminder,
+            RequestEvent.escalation: self._escalation,
+        }
+        step = steps.get(job.kind)
+        if step is None:
+            log.warning("slack: ignoring unknown job kind %r for %s", job.kind, job.request_id)
+            return
+        await step(job, request, ref)
+
+    async def _ensure_card(self, request: ApprovalRequest) -> CardRef:
+        """The card's place in Slack, posting it first if it was never posted."""
+        ref = await self.state.card(request.id)
+        if ref is not None:
+            return ref
+        try:
+            response = await self.client.chat_postMessage(
+                channel=request.channel,
+                text=card_text(request),
+                blocks=card(request, self.clock()),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            await self.state.card_failed(request.id, describe(exc))
+            log.error("slack: card for %s not posted: %s", request.id, describe(exc))
+            raise
+        ref = CardRef(str(response["channel"]), str(response["ts"]))
+        await self.state.save_card(request.id, ref)
+        log.info("slack: card for %s posted to %s at %s", request.id, ref.channel, ref.ts)
+        return ref
+
+    async def _nothing_more(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        """A `created` job is done once the card exists."""
+
+    async def _voted(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        await self._once(job, "update", lambda: self._update(request, ref))
+        line = messages.vote_logged(request, str(job.data.get("user")), str(job.data.get("vote")))
+        await self._once(job, "thread", lambda: self._reply(ref, line))
+
+    async def _decided(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        await self._once(job, "update", lambda: self._update(request, ref))
+        line = messages.outcome_logged(request)
+        await self._once(job, "thread", lambda: self._reply(ref, line))
+        if request.on_behalf_of:
+            await self._once(job, "dm", lambda: self._dm(request, ref))
+
+    async def _reminder(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        if request.status.terminal:
+            return
+        policy = await self.service.store.policy_of(request.id)
+        users, groups = (policy.approvers, policy.approver_usergroups) if policy else ([], [])
+        voters = messages.voters_to_remind(request, users, groups)
+        await self._once(job, "update", lambda: self._update(request, ref))
+        line = messages.reminder(request, voters, self.clock())
+        await self._once(job, "thread", lambda: self._reply(ref, line))
+
+    async def _escalation(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        policy = await self.service.store.policy_of(request.id)
+        if request.status.terminal or policy is None or not policy.escalation_channel:
+            return
+        channel = policy.escalation_channel
+        permalink = await self._permalink(ref)
+        message = messages.escalation(request, permalink, self.clock())
+        await self._once(job, "escalation", lambda: self._post(channel, message))
+
+    async def _once(self, job: Job, effect: str, act: Callable[[], Awaitable[None]]) -> None:
+        """Perform a side effect unless this job already did (a retry after a later failure)."""
+        if await self.state.done(job.id, effect):
+            return
+        await act()
+        await self.state.mark_done(job.id, effect)
+
+    async def _update(self, request: ApprovalRequest, ref: CardRef) -> None:
+        await self.client.chat_update(
+            channel=ref.channel,
+            ts=ref.ts,
+            text=card_text(request),
+            blocks=card(request, self.clock()),
+        )
+
+    async def _reply(self, ref: CardRef, message: messages.Message) -> None:
+        await self._post(ref.channel, message, thread_ts=ref.ts)
+
+    async def _post(
+        self, channel: str, message: messages.Message, thread_ts: str | None = None
+    ) -> None:
+        await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.payload(),
+        )
+
+    async def _dm(self, request: ApprovalRequest, ref: CardRef) -> None:
+        opened = await self.client.conversations_open(users=request.on_behalf_of)
+        channel = str(opened["channel"]["id"])
+        await self._post(channel, messages.requester_dm(request, await self._permalink(ref)))
+
+    async def _permalink(self, ref: CardRef) -> str:
+        response = await self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)
+        return str(response.get("permalink") or "")

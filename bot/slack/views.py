@@ -1,0 +1,143 @@
+"""Modals and the App Home tab, as Block Kit: pure functions, like `blocks.py`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.models import ApprovalRequest, Risk
+from bot.slack.actions import DENY_REASON_INPUT, Action, Block, View
+from bot.slack.blocks import RISK_MARK, Blocks, decision_buttons, outcome_line
+from bot.slack.text import clip, code_safe, date, inline_code, mrkdwn, plain, time_left, units
+
+REASON_MAX = 2000
+DIFF_CHUNK = 2900
+CHUNKS_PER_PAGE = 20
+HOME_PENDING = 15
+HOME_RECENT = 10
+
+
+def deny_modal(request: ApprovalRequest, channel: str | None) -> dict[str, Any]:
+    """Asks for the reason for a denial; required when the risk is critical."""
+    required = request.risk is Risk.critical
+    hint = "Required for critical requests." if required else "Optional."
+    return {
+        "type": "modal",
+        "callback_id": View.deny,
+        "private_metadata": json.dumps({"request_id": request.id, "channel": channel or ""}),
+        "title": plain("Deny request", 24),
+        "submit": plain("Deny", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {"type": "section", "text": plain(request.summary)},
+            {
+                "type": "input",
+                "block_id": Block.deny_reason,
+                "optional": not required,
+                "label": plain("Why deny it? The agent receives this reason.", 2000),
+                "hint": plain(hint, 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": DENY_REASON_INPUT,
+                    "multiline": True,
+                    "max_length": REASON_MAX,
+                },
+            },
+        ],
+    }
+
+
+def deny_reason(view: dict[str, Any]) -> str:
+    """The reason typed into the deny modal (empty when none)."""
+    value = view["state"]["values"][Block.deny_reason][DENY_REASON_INPUT].get("value")
+    return (value or "").strip()
+
+
+def diff_chunks(diff: str) -> list[str]:
+    """The whole diff as escaped pieces that each fit one code block."""
+    chunks: list[str] = []
+    current = ""
+    for line in diff.splitlines() or [""]:
+        for piece in _split_line(code_safe(line)):
+            if current and units(current) + units(piece) + 1 > DIFF_CHUNK:
+                chunks.append(current)
+                current = ""
+            current = f"{current}\n{piece}" if current else piece
+    chunks.append(current or " ")
+    return chunks
+
+
+def _split_line(line: str) -> list[str]:
+    pieces = []
+    while units(line) > DIFF_CHUNK:
+        piece = clip(line, DIFF_CHUNK, marker="")
+        pieces.append(piece)
+        line = line[len(piece) :]
+    return [*pieces, line]
+
+
+def diff_modal(request: ApprovalRequest, page: int) -> dict[str, Any]:
+    """One page of the full diff, with buttons to the neighbouring pages."""
+    chunks = diff_chunks(request.diff)
+    pages = max(1, -(-len(chunks) // CHUNKS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = chunks[page * CHUNKS_PER_PAGE : (page + 1) * CHUNKS_PER_PAGE]
+    blocks: Blocks = [
+        {"type": "section", "text": plain(request.summary)},
+        {"type": "context", "elements": [mrkdwn(f"Page {page + 1} of {pages}")]},
+    ]
+    blocks += [{"type": "section", "text": mrkdwn(f"```\n{chunk}\n```")} for chunk in shown]
+    pager = [_page_button("← Previous", page - 1)] if page > 0 else []
+    pager += [_page_button("Next →", page + 1)] if page + 1 < pages else []
+    if pager:
+        blocks.append({"type": "actions", "elements": pager})
+    return {
+        "type": "modal",
+        "callback_id": View.diff,
+        "private_metadata": request.id,
+        "title": plain("Full diff", 24),
+        "close": plain("Close", 24),
+        "blocks": blocks,
+    }
+
+
+def _page_button(label: str, page: int) -> dict[str, Any]:
+    button = {"type": "button", "action_id": Action.diff_page, "text": plain(label, 75)}
+    return button | {"value": str(page)}
+
+
+def home_view(
+    awaiting: list[ApprovalRequest], recent: list[ApprovalRequest], now: datetime
+) -> dict[str, Any]:
+    """App Home: requests awaiting your vote (with the card's buttons) and your decisions."""
+    blocks: Blocks = [{"type": "header", "text": plain("Awaiting your vote", 150)}]
+    if not awaiting:
+        blocks.append({"type": "section", "text": mrkdwn("Nothing is waiting for you. 🎉")})
+    for request in awaiting[:HOME_PENDING]:
+        blocks += _home_pending(request, now)
+    blocks += [{"type": "divider"}, {"type": "header", "text": plain("Your recent decisions")}]
+    if not recent:
+        blocks.append({"type": "section", "text": mrkdwn("You have not voted yet.")})
+    for request in recent[:HOME_RECENT]:
+        blocks.append(_home_recent(request))
+    return {"type": "home", "blocks": blocks}
+
+
+def _home_pending(request: ApprovalRequest, now: datetime) -> Blocks:
+    title = f"{RISK_MARK[request.risk]} {request.risk.upper()} · {request.summary}"
+    facts = (
+        f"{inline_code(request.id, 60)} · {inline_code(request.action, 130)} · "
+        f"{len(request.approvals)} of {request.required_approvals} approvals · "
+        f"expires {date(request.expires_at, '{time}')} ({time_left(now, request.expires_at)})"
+    )
+    return [
+        {"type": "section", "text": plain(title)},
+        {"type": "context", "elements": [mrkdwn(facts)]},
+        decision_buttons(request, f"{Block.decision}:{request.id}"),
+    ]
+
+
+def _home_recent(request: ApprovalRequest) -> dict[str, Any]:
+    text = f"{inline_code(request.id, 60)} {clip(outcome_line(request), 2000)}"
+    return {"type": "section", "text": mrkdwn(text), "fields": [plain(request.summary, 2000)]}

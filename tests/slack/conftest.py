@@ -1,0 +1,167 @@
+"""Fixtures for the Slack adapter: a fake Slack, a served app with the adapter, signed senders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.clock import ManualClock
+from bot.outbox import LEASE_SECONDS
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.actions import Action
+from bot.slack.adapter import slack_adapter
+from tests.conftest import AgentFactory, Api, ApiFactory, RuntimeFactory
+from tests.support.fake_slack import FakeSlack, Message
+from tests.support.slack_signing import SlackSender
+
+SECRET = "test-signing-secret"
+ONCALL = ["U0ALICE01", "U0BOB0002", "U0CAROL03"]
+PROD_RECREATE: dict[str, Any] = {
+    "action": "environment.recreate",
+    "summary": "Recreate prod-cn-north-1",
+    "resource": "prod-cn-north-1",
+    "environment": "prod",
+    "command": "terraform destroy -auto-approve && terraform apply",
+    "diff": "- instance i-123\n+ instance i-456\n",
+    "scope": {"permissions": ["ec2:TerminateInstances", "cloudformation:DeleteStack", "iam:*"]},
+    "justification": "Drifted beyond repair.",
+    "on_behalf_of": "U0OWNER01",
+}
+DEPLOY = {
+    "action": "deploy.service",
+    "summary": "Deploy api v2",
+    "environment": "staging",
+    "on_behalf_of": "U0OWNER01",
+}
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        slack.usergroups["S0ONCALL1"] = ["U0GROUP01"]
+        yield slack
+
+
+@pytest.fixture
+def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
+    return settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr("xoxb-test-token"),
+            "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_url": fake_slack.api_url,
+        }
+    )
+
+
+class SlackWorld:
+    """A running Countersign with the Slack adapter, the fake Slack, and a signed sender."""
+
+    def __init__(self, api: Api, slack: FakeSlack, clock: ManualClock, token: str) -> None:
+        self.api = api
+        self.slack = slack
+        self.clock = clock
+        self.token = token
+        self.sender = SlackSender(api.client, SECRET, response_url=slack.response_url())
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.api.runtime
+
+    async def submit(self, body: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Create a request as the agent would, over HTTP."""
+        response = await self.api.client.post(
+            "/v1/requests",
+            json={**(body or PROD_RECREATE), **fields},
+            headers=self.api.auth(self.token),
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Deliver every queued Slack job, moving the clock to retries that are due soon."""
+        redis, key = self.runtime.redis, self.runtime.keys.outbox("slack")
+        async with asyncio.timeout(timeout):
+            while True:
+                await self.runtime.outbox.drain()
+                head = await redis.zrange(key, 0, 0, withscores=True)
+                if not head:
+                    return
+                wait_s = head[0][1] / 1000 - self.clock().timestamp()
+                if 0 < wait_s < LEASE_SECONDS / 2:  # a retry: make it due
+                    self.clock.advance(wait_s + 0.001)
+                else:  # due now, or leased by the background worker: let it run
+                    await asyncio.sleep(0.02)
+
+    async def card(self, request_id: str) -> Message:
+        """The card as it stands in Slack (posted once, updated in place)."""
+        await self.settle()
+        cards = [
+            m
+            for m in self.slack.messages.values()
+            if not m.thread_ts and request_id in str(m.blocks)
+        ]
+        assert len(cards) == 1, f"expected one card for {request_id}, found {len(cards)}"
+        return cards[0]
+
+    async def click(self, user: str, action: Action, request_id: str) -> None:
+        card = await self.card(request_id)
+        response = await self.sender.click(
+            user, action, request_id, channel=card.channel, ts=card.ts
+        )
+        assert response.status_code == 200, response.text
+
+    async def ephemeral_for(self, user: str, count: int = 1) -> list[str]:
+        """Texts of ephemeral messages shown to `user`, waiting until `count` arrived."""
+
+        def texts() -> list[str]:
+            found = [e["text"] for e in self.slack.ephemerals if e["user"] == user]
+            return found if len(found) >= count else []
+
+        result: list[str] = await self.slack.wait_until(texts)
+        return result
+
+
+@pytest.fixture
+async def world(
+    serve_api: ApiFactory,
+    make_runtime: RuntimeFactory,
+    slack_settings: Settings,
+    fake_slack: FakeSlack,
+    clock: ManualClock,
+    add_agent: AgentFactory,
+) -> AsyncIterator[SlackWorld]:
+    _, token = await add_agent("infra-bot", owner="U0OWNER01")
+    runtime = make_runtime(settings=slack_settings)
+    async with serve_api(runtime=runtime, adapters=[slack_adapter(slack_settings)]) as api:
+        yield SlackWorld(api, fake_slack, clock, token)
+
+
+def texts_of(blocks: list[dict[str, Any]]) -> list[str]:
+    """Every text string in a block tree, for searching what a reader would see."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return found
+
+
+def visible(blocks: list[dict[str, Any]]) -> str:
+    return "\n".join(texts_of(blocks))
+
+
+def has_buttons(blocks: list[dict[str, Any]]) -> bool:
+    return any(b["type"] == "actions" for b in blocks)
