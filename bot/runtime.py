@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
 
 from bot.audit import AuditLog
 from bot.clock import Clock, system_clock
 from bot.directory import Directory, StaticDirectory
+from bot.errors import ConfigError
 from bot.grants import GrantSigner
 from bot.keys import Keys
 from bot.outbox import Handler, OutboxWorker
@@ -27,11 +30,48 @@ from bot.webhooks import WebhookSink
 log = logging.getLogger(__name__)
 
 
+SENTINEL_SCHEME = "redis+sentinel://"
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "health_check_interval": 10,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+}
+
+
 def connect_redis(url: str) -> Redis:
-    """A client for REDIS_URL (redis://, rediss://, unix://)."""
-    return Redis.from_url(
-        url, health_check_interval=10, socket_keepalive=True, retry_on_timeout=True
-    )
+    """A client for REDIS_URL: redis://, rediss://, unix://, or redis+sentinel://.
+
+    `redis+sentinel://[:password@]host:port[,host:port...]/service_name[/db]` asks the
+    sentinels which server is the primary and asks again after a failover; the password, if
+    any, is the primary's (sentinels themselves are reached without one).
+    """
+    if url.startswith(SENTINEL_SCHEME):
+        return _connect_sentinel(url)
+    return Redis.from_url(url, **_CLIENT_OPTIONS)
+
+
+def _connect_sentinel(url: str) -> Redis:
+    parsed = urlsplit(url)
+    hosts = parsed.netloc.rpartition("@")[2]
+    path = [unquote(p) for p in parsed.path.split("/") if p]
+    if not hosts or not 1 <= len(path) <= 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ConfigError(
+            "Config 'REDIS_URL' is invalid: expected "
+            "redis+sentinel://host:port[,host:port]/service_name[/db]."
+        )
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"Config 'REDIS_URL' is invalid: sentinel {item!r} is not host:port.")
+        sentinels.append((host.strip("[]"), int(port)))
+    password = unquote(parsed.password) if parsed.password else None
+    # Timeouts only for asking the sentinels; the primary's connections carry long-polls.
+    probe = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+    sentinel = Sentinel(sentinels, sentinel_kwargs=probe)  # type: ignore[no-untyped-call]
+    db = int(path[1]) if len(path) == 2 else 0
+    client: Redis = sentinel.master_for(path[0], db=db, password=password, **_CLIENT_OPTIONS)
+    return client
 
 
 def load_signer(settings: Settings) -> GrantSigner:
