@@ -7,6 +7,7 @@ COUNTERSIGN_TOKEN; they need no Redis and no server configuration.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def register(commands: Commands) -> None:
         "--max-wait", type=float, default=None, help="seconds; default until decided"
     )
     request.set_defaults(run=_request)
+    mcp = commands.add_parser("mcp", help="serve the MCP tools on stdio (for MCP clients)")
+    mcp.set_defaults(run=_mcp)
 
 
 def _register_exec(commands: Commands) -> None:
@@ -112,6 +115,13 @@ def _request(args: argparse.Namespace, settings: Settings) -> int:
             return exec_gate.exit_code_of(exc)
     print(found.model_dump_json(indent=2))
     return exec_gate.EXIT_BY_STATUS[found.status]
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.integrations import mcp_server  # the MCP SDK is only loaded when asked for
+
+    asyncio.run(mcp_server.serve_stdio())
+    return 0
 
 
 def _read(file: Path) -> str:

@@ -42,7 +42,7 @@ class _Wire(BaseModel):
 
 
 class FunctionCallSpec(_Wire):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     fn: str = Field(min_length=1, max_length=200)
     arguments: dict[str, Any] = Field(default_factory=dict, alias="kwargs")
@@ -96,7 +96,7 @@ def function_call_view(call: FunctionCallIn, request: ApprovalRequest) -> dict[s
     """A FunctionCall as the SDK reads it: the call as sent, with the request's decision."""
     decided = request.status.terminal
     return {
-        **call.model_dump(mode="json"),
+        **call.model_dump(mode="json", by_alias=True),
         "status": {
             "requested_at": rfc3339(request.created_at),
             "responded_at": rfc3339(request.decided_at) if decided else None,
@@ -124,7 +124,9 @@ def _call_key(runtime: Runtime, agent: str, call_id: str) -> str:
 async def _remember(runtime: Runtime, agent: str, call: FunctionCallIn, request_id: str) -> None:
     key = _call_key(runtime, agent, call.call_id)
     async with runtime.redis.pipeline(transaction=True) as pipe:
-        pipe.hset(key, mapping={"request_id": request_id, "call": call.model_dump_json()})
+        pipe.hset(
+            key, mapping={"request_id": request_id, "call": call.model_dump_json(by_alias=True)}
+        )
         pipe.expire(key, RETENTION_SECONDS)
         await pipe.execute()
 
