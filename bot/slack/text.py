@@ -40,13 +40,21 @@ def clip(text: str, limit: int, marker: str = ELLIPSIS, *, escaped: bool = True)
     """Cut text to `limit` units, ending with `marker`; escaped text is never cut mid-entity."""
     if units(text) <= limit:
         return text
-    budget = max(limit - units(marker), 0)
-    cut = text[:budget]
-    cut = cut[: len(cut) - max(units(cut) - budget, 0)]
+    cut = _prefix(text, max(limit - units(marker), 0))
     amp = cut.rfind("&")
     if escaped and amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + marker
+
+
+def _prefix(text: str, budget: int) -> str:
+    """The longest start of `text` within `budget` units (astral characters count two)."""
+    used = 0
+    for index, char in enumerate(text[:budget]):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            return text[:index]
+    return text[:budget]
 
 
 def inline_code(text: str, limit: int = 300) -> str:

@@ -71,7 +71,7 @@ def diff_chunks(diff: str) -> list[str]:
 def _split_line(line: str) -> list[str]:
     pieces = []
     while units(line) > DIFF_CHUNK:
-        piece = clip(line, DIFF_CHUNK, marker="")
+        piece = clip(line, DIFF_CHUNK, marker="") or line[0]
         pieces.append(piece)
         line = line[len(piece) :]
     return [*pieces, line]

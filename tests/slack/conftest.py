@@ -115,6 +115,12 @@ class SlackWorld:
         )
         assert response.status_code == 200, response.text
 
+    async def click_from_home(self, user: str, action: Action, request_id: str) -> None:
+        """A click on App Home's buttons: no channel, no message."""
+        view = {"type": "home", "id": f"home-{user}", "hash": "h"}
+        response = await self.sender.click(user, action, request_id, view=view)
+        assert response.status_code == 200, response.text
+
     async def ephemeral_for(self, user: str, count: int = 1) -> list[str]:
         """Texts of ephemeral messages shown to `user`, waiting until `count` arrived."""
 
