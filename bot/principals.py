@@ -45,10 +45,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# token hash key -> holder's name -> the holder's JSON. ARGV[1]: the principal key prefix.
+_LOOKUP = """
+local name = redis.call('GET', KEYS[1])
+if not name then return false end
+return redis.call('HGET', ARGV[1] .. name, 'json')
+"""
+
+
 class Principals:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        self._lookup = redis.register_script(_LOOKUP)
 
     async def add(self, principal: Principal, token: str | None = None) -> str:
         """Register (or replace) a principal; returns its new token, the only time it is shown."""
@@ -81,8 +90,11 @@ class Principals:
         return Principal.model_validate_json(raw) if raw else None
 
     async def authenticate(self, token: str) -> Principal | None:
-        name = await self.redis.get(self.keys.token(hash_token(token)))
-        return await self.get(_text(name)) if name else None
+        """The token's holder, looked up in one round trip (it runs on every API call)."""
+        raw = await self._lookup(
+            keys=[self.keys.token(hash_token(token))], args=[self.keys.principal("")]
+        )
+        return Principal.model_validate_json(raw) if raw else None
 
     async def all(self) -> list[Principal]:
         names = sorted(_text(n) for n in await self.redis.smembers(self.keys.principals))

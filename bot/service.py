@@ -73,6 +73,8 @@ class ApprovalService:
         result = await self.store.create(new, self.sinks)
         if result.outcome == "conflict":
             raise IdempotencyConflict(idempotency_key or "")
+        if result.outcome == "created" and new.outcome is Status.pending:
+            return Submitted(self.store.as_created(new), created=True)  # saves a round trip
         request = await self.get(result.request_id, agent=agent.name)
         return Submitted(request, created=result.outcome == "created")
 

@@ -140,6 +140,20 @@ class Store:
             "policy": decision,
         }
 
+    def as_created(self, new: NewRequest) -> ApprovalRequest:
+        """A pending request exactly as `create` stored it, without reading it back."""
+        fields: dict[str, Any] = dict.fromkeys(_STATE_FIELDS)
+        fields.update(
+            doc=json.dumps(self._document(new)),
+            status="pending",
+            approvals="[]",
+            created_at=to_ms(new.created_at),
+            expires_at=to_ms(new.expires_at),
+        )
+        request = _to_request(fields)
+        assert request is not None
+        return request
+
     async def get(self, request_id: str) -> ApprovalRequest | None:
         raw = await self.redis.hmget(self.keys.request(request_id), _STATE_FIELDS)
         return _to_request(dict(zip(_STATE_FIELDS, raw, strict=True)))
