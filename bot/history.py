@@ -357,6 +357,15 @@ def nearest_rank(ordered: list[float], percent: float) -> float | None:
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
+def human_duration(seconds: float | None) -> str:
+    """Seconds for people: 45s, 12.5m, 3.2h; "-" for none."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.1f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
+
+
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 

@@ -10,11 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from bot.api.app import Adapter, create_app
-from bot.api.dev import DEV_TOKEN, install_dev_console
+from bot.console import install_console
+from bot.console.demo import DEV_AUDITOR_TOKEN, DEV_TOKEN
 from bot.grants import GrantSigner
 from bot.integrations.http import install_integrations
 from bot.policy import Policy
-from bot.principals import Principal
+from bot.principals import Principal, Role
 from bot.runtime import Runtime, connect_redis, load_signer
 from bot.settings import Settings
 from bot.slack.adapter import slack_adapter
@@ -37,7 +38,9 @@ def serve(settings: Settings) -> int:
         policy=policy,
         signer=load_signer(settings),
     )
-    app = create_app(runtime, [*production_adapters(settings), install_integrations])
+    app = create_app(
+        runtime, [*production_adapters(settings), install_integrations, install_console]
+    )
     _run(app, settings.host, settings.port)
     return 0
 
@@ -54,7 +57,7 @@ def dev(settings: Settings, port: int | None = None) -> int:
         signer=GrantSigner(Ed25519PrivateKey.generate()),
         dev=True,
     )
-    app = create_app(runtime, [install_dev_console, install_integrations])
+    app = create_app(runtime, [install_console, install_integrations])
     port = port or settings.port
     asyncio.run(_register_demo_agent(runtime))
     _print_banner(settings, port)
@@ -65,6 +68,8 @@ def dev(settings: Settings, port: int | None = None) -> int:
 async def _register_demo_agent(runtime: Runtime) -> None:
     demo = Principal(name="demo-agent", owner="U0DEMO000", callback_hosts=["localhost"])
     await runtime.principals.add(demo, token=DEV_TOKEN)
+    auditor = Principal(name="demo-auditor", role=Role.auditor)
+    await runtime.principals.add(auditor, token=DEV_AUDITOR_TOKEN)
 
 
 def _print_banner(settings: Settings, port: int) -> None:
@@ -82,7 +87,8 @@ Countersign dev mode (in-memory Redis, policy from {settings.config_dir}/policy.
   Create a request:
     curl -s -X POST {base}/v1/requests -H 'Authorization: Bearer {DEV_TOKEN}' \\
       -H 'Content-Type: application/json' -d '{body}'
-  Approve it as demo approvers: {base}/dev
+  Console (approve as demo approvers, history, dashboard): {base}/
+    sign in with the auditor token {DEV_AUDITOR_TOKEN}
   API schema: {base}/docs
 """,
         flush=True,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import Commands, remote
+from bot.history import human_duration
 from bot.models import Risk, Status
 from bot.settings import Settings
 
@@ -66,7 +67,7 @@ async def _history(args: argparse.Namespace) -> int:
 def _row(request: dict[str, Any]) -> dict[str, str]:
     took = ""
     if request["decided_at"]:
-        took = _duration(_seconds_between(request["created_at"], request["decided_at"]))
+        took = human_duration(_seconds_between(request["created_at"], request["decided_at"]))
     return {
         "created_at": request["created_at"][:19].replace("T", " "),
         "id": request["id"],
@@ -97,14 +98,6 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    return f"{seconds / 60:.1f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h"
-
-
 def _run_stats(args: argparse.Namespace, settings: Settings) -> int:
     return remote.run(_print_stats(args))
 
@@ -126,8 +119,8 @@ def stats_text(stats: dict[str, Any]) -> str:
         "by risk: " + ", ".join(f"{k} {v}" for k, v in stats["by_risk"].items()),
         f"approved {rate('approval_rate')}, denied {rate('denial_rate')}, "
         f"expired {rate('expiry_rate')} (of finished requests)",
-        f"time to decision: median {_duration(stats['median_seconds_to_decision'])}, "
-        f"p90 {_duration(stats['p90_seconds_to_decision'])}",
+        f"time to decision: median {human_duration(stats['median_seconds_to_decision'])}, "
+        f"p90 {human_duration(stats['p90_seconds_to_decision'])}",
         "",
         render_table(
             [

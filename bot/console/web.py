@@ -1,0 +1,95 @@
+"""What every console page needs: templates, the session, the signed-in viewer, CSRF checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.console import render
+from bot.console.session import COOKIE, ConsoleSettings, Session, load, save
+from bot.runtime import Runtime
+
+
+@dataclass
+class Console:
+    runtime: Runtime
+    settings: ConsoleSettings
+    secret: bytes
+    templates: Environment
+
+    @classmethod
+    def create(cls, runtime: Runtime, settings: ConsoleSettings) -> Console:
+        templates = Environment(
+            loader=PackageLoader("bot.console", "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        render.install_filters(templates)
+        return cls(runtime, settings, settings.secret(), templates)
+
+    def now(self) -> datetime:
+        return self.runtime.clock()
+
+    def page(self, request: Request, session: Session, name: str, **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(name).render(
+            session=session,
+            dev=self.runtime.dev,
+            now=self.now(),
+            path=request.url.path,
+            **context,
+        )
+        response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        save(session, self.secret, request, response)
+        return response
+
+    def redirect(self, request: Request, session: Session, url: str) -> RedirectResponse:
+        response = RedirectResponse(url, status_code=303)
+        save(session, self.secret, request, response)
+        return response
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+ConsoleDep = Annotated[Console, Depends(console_of)]
+
+
+def session_of(request: Request, console: ConsoleDep) -> Session:
+    """The cookie's session; a trusted SSO header, when configured, signs its user in."""
+    session = load(request.cookies.get(COOKIE), console.secret)
+    header = console.settings.sso_header
+    user = request.headers.get(header, "").strip() if header else ""
+    if user and session.who != user:
+        session.sign_in(user, "sso")
+    return session
+
+
+SessionDep = Annotated[Session, Depends(session_of)]
+
+
+def signed_in(request: Request, session: SessionDep) -> Session:
+    """Pages for signed-in auditors only; everyone else is sent to sign in."""
+    if session.who is None:
+        raise HTTPException(303, "Sign in first.", headers={"Location": "/login"})
+    return session
+
+
+ViewerDep = Annotated[Session, Depends(signed_in)]
+
+
+def checked_form(session: ViewerDep, csrf: Annotated[str, Form()] = "") -> Session:
+    """A signed-in POST whose form carries this session's CSRF token."""
+    if not session.check_csrf(csrf):
+        raise HTTPException(403, "The form has expired or came from another site; reload it.")
+    return session
+
+
+CheckedDep = Annotated[Session, Depends(checked_form)]

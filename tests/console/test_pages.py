@@ -1,0 +1,149 @@
+"""The console over real HTTP: sign-in rules, CSRF, escaping, and what each page shows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from bot.console.session import COOKIE
+from tests.console.conftest import HOSTILE, ConsoleFactory, csrf_of
+
+ALICE, BOB = "U0ALICE01", "U0BOB0002"
+
+
+async def test_sign_in_takes_auditor_tokens_only(console: ConsoleFactory) -> None:
+    async with console() as c:
+        anon = c.api.client
+        assert (await anon.get("/")).headers["location"] == "/login"
+        form = await anon.get("/login")
+        csrf = csrf_of(form.text)
+        for token, error in [
+            (c.agent_token, "Only auditor tokens"),
+            ("cs_nonsense", "not valid"),
+        ]:
+            refused = await anon.post("/login", data={"token": token, "csrf": csrf})
+            assert refused.status_code == 401 and error in refused.text
+            assert (await anon.get("/")).status_code == 303
+        forged = await anon.post("/login", data={"token": c.auditor_token, "csrf": "guess"})
+        assert forged.status_code == 401 and "expired" in forged.text
+        signed = await anon.post("/login", data={"token": c.auditor_token, "csrf": csrf})
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"]
+        assert cookie.startswith(COOKIE) and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "auditor-1" in (await anon.get("/")).text
+
+
+async def test_a_forged_or_altered_cookie_is_not_a_session(console: ConsoleFactory) -> None:
+    async with console() as c:
+        client = await c.signed_in()
+        value = client.cookies[COOKIE]
+        payload, _, mac = value.rpartition(".")
+        for bad in (payload + ".0" + mac[1:], "e30." + mac, "nonsense"):
+            client.cookies.set(COOKIE, bad)
+            assert (await client.get("/")).status_code == 303
+        await client.aclose()
+
+
+async def test_forms_without_the_csrf_token_are_refused(console: ConsoleFactory) -> None:
+    async with console(dev=True) as c:
+        request_id = await c.submit()
+        client = await c.signed_in()
+        vote = {"user": ALICE, "vote": "approve"}
+        refused = await client.post(f"/requests/{request_id}/vote", data=vote)
+        assert refused.status_code == 403
+        assert (await client.post("/logout", data={"csrf": "wrong"})).status_code == 403
+        assert (await c.runtime.service.get(request_id)).approvals == []
+        await client.aclose()
+
+
+async def test_request_page_shows_the_card_escaped(console: ConsoleFactory) -> None:
+    async with console() as c:
+        request_id = await c.submit()
+        client = await c.signed_in()
+        page = (await client.get(f"/requests/{request_id}")).text
+        await client.aclose()
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    for shown in (
+        "prod-cn-north-1",
+        "iam:*",
+        "CRITICAL".lower(),
+        "0 of 2",
+        "terraform destroy",
+        "production-environment-changes",
+        "#prod-approvals",
+    ):
+        assert shown in page, shown
+    assert page.count('class="gi"') >= 1500 and page.count('class="gd"') >= 1500  # highlighted
+    assert 'm7g.xlarge"  # 1499' in page  # the whole diff, to its last line
+    assert "created" in page and "Audit entries" in page
+
+
+async def test_pending_history_and_dashboard(console: ConsoleFactory) -> None:
+    async with console() as c:
+        first = await c.submit()
+        second = await c.submit(
+            summary="Deploy api",
+            action="deploy.api",
+            environment="staging",
+            diff="",
+            resource="=cmd|' /C calc'!A0",
+        )
+        await c.runtime.service.vote(second, BOB, approve=False, comment="@not now")
+        client = await c.signed_in()
+        pending = (await client.get("/")).text
+        denied = (await client.get("/history", params={"status": "denied"})).text
+        bad = (await client.get("/history", params={"since": "soon"})).text
+        download = await client.get("/history.csv", params={"agent": "infra-bot"})
+        dashboard = (await client.get("/dashboard", params={"period": "7d"})).text
+        await client.aclose()
+    assert first in pending and second not in pending and "10.0m left" in pending
+    assert 'http-equiv="refresh"' in pending
+    assert second in denied and first not in denied and "@not now" in denied
+    assert "is neither ISO 8601" in bad
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert [r["id"] for r in rows] == [second, first]
+    assert rows[0]["resource"] == "'=cmd|' /C calc'!A0" and rows[0]["denial_reason"] == "'@not now"
+    assert dashboard.count("<svg") == 3 and ">50.0%<" not in dashboard
+    assert "100.0%" in dashboard  # the one finished request was denied
+
+
+async def test_trusted_sso_header_signs_in(console: ConsoleFactory) -> None:
+    async with console(COUNTERSIGN_SSO_HEADER="X-Forwarded-Email") as c:
+        client = c.api.client
+        assert (await client.get("/")).status_code == 303
+        page = await client.get("/", headers={"X-Forwarded-Email": "manager@example.com"})
+        assert page.status_code == 200 and "manager@example.com" in page.text
+
+
+async def test_sso_header_is_ignored_unless_configured(console: ConsoleFactory) -> None:
+    async with console() as c:
+        page = await c.api.client.get("/", headers={"X-Forwarded-Email": "mallory@example.com"})
+        assert page.status_code == 303
+
+
+async def test_demo_votes_only_in_dev_mode(console: ConsoleFactory) -> None:
+    async with console(dev=False) as c:
+        request_id = await c.submit()
+        client = await c.signed_in()
+        page = await client.get(f"/requests/{request_id}")
+        vote = {"user": ALICE, "vote": "approve", "csrf": csrf_of(page.text)}
+        assert "Vote as a demo approver" not in page.text
+        assert (await client.post(f"/requests/{request_id}/vote", data=vote)).status_code in (
+            404,
+            405,
+        )
+        await client.aclose()
+    async with console(dev=True) as c:
+        request_id = await c.submit()
+        client = await c.signed_in()
+        page = await client.get(f"/requests/{request_id}")
+        csrf = csrf_of(page.text)
+        for user in (ALICE, ALICE, BOB):
+            done = await client.post(
+                f"/requests/{request_id}/vote",
+                data={"user": user, "vote": "approve", "csrf": csrf},
+                follow_redirects=True,
+            )
+        assert "the request is approved" in done.text
+        assert (await c.runtime.service.get(request_id)).status.value == "approved"
+        await client.aclose()
