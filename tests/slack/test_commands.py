@@ -1,0 +1,136 @@
+"""`/countersign` subcommands and App Home, over signed HTTP like Slack sends them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.slack.actions import Action
+from tests.slack.conftest import DEPLOY, SlackWorld, has_buttons, visible
+
+AUDITOR = "U0MGR0001"
+
+
+async def _command(world: SlackWorld, user: str, text: str) -> dict[str, Any]:
+    """Run a command and return the ephemeral reply posted to its response_url."""
+    before = len(world.slack.responses)
+    response = await world.sender.command(user, text)
+    assert response.status_code == 200
+    await world.slack.wait_until(lambda: len(world.slack.responses) > before)
+    reply = world.slack.responses[before]
+    assert reply["response_type"] == "ephemeral"
+    return reply
+
+
+async def _refusal(world: SlackWorld, user: str, text: str) -> str:
+    response = await world.sender.command(user, text)
+    assert response.status_code == 200
+    (said,) = await world.ephemeral_for(user)
+    return said
+
+
+async def test_help(world: SlackWorld) -> None:
+    for text in ("help", ""):
+        reply = await _command(world, "U0ALICE01", text)
+        assert "`pending`" in visible(reply["blocks"]) and "`stats" in visible(reply["blocks"])
+
+
+async def test_pending_lists_what_you_may_act_on(world: SlackWorld) -> None:
+    request = await world.submit()
+    mine = visible((await _command(world, "U0ALICE01", "pending"))["blocks"])
+    assert "1 request await your vote" in mine and request["id"] in mine
+    owner = visible((await _command(world, "U0OWNER01", "pending"))["blocks"])
+    assert "Nothing is waiting for your vote" in owner
+    await world.runtime.service.vote(request["id"], "U0ALICE01", approve=True)
+    after = visible((await _command(world, "U0ALICE01", "pending"))["blocks"])
+    assert "Nothing is waiting for your vote" in after
+
+
+async def test_show_renders_the_card(world: SlackWorld) -> None:
+    request = await world.submit()
+    reply = await _command(world, "U0DAVE004", f"show {request['id']}")
+    assert "CRITICAL · Recreate prod-cn-north-1" in visible(reply["blocks"])
+    assert has_buttons(reply["blocks"])
+    said = await _refusal(world, "U0DAVE004", "show req_missing")
+    assert said == "Request 'req_missing' was not found."
+
+
+async def test_history_and_stats_are_for_auditors_only(world: SlackWorld) -> None:
+    assert await _refusal(world, "U0ALICE01", "history") == (
+        "History and stats are only for auditors (`auditors` in policy.yaml)."
+    )
+
+
+async def test_history_filters_and_pages(world: SlackWorld) -> None:
+    approved = []
+    for n in range(12):
+        world.clock.advance(1)  # newest first: give each its own creation time
+        request = await world.submit(DEPLOY, summary=f"Deploy {n}")
+        await world.runtime.service.vote(request["id"], "U0ALICE01", approve=True)
+        approved.append(request["id"])
+    critical = await world.submit()
+
+    first = await _command(world, AUDITOR, "history agent:infra-bot status:approved since:7d")
+    shown = visible(first["blocks"])
+    assert shown.count("✅ approved by `U0ALICE01`") == 10
+    assert critical["id"] not in shown
+    assert all(i in shown for i in approved[2:]) and approved[0] not in shown
+    button = first["blocks"][-1]["elements"][0]
+    assert button["action_id"] == Action.history_page
+
+    before = len(world.slack.responses)
+    await world.sender.click(AUDITOR, Action.history_page, button["value"])
+    await world.slack.wait_until(lambda: len(world.slack.responses) > before)
+    second = world.slack.responses[before]
+    assert second["replace_original"] is True
+    assert approved[0] in visible(second["blocks"]) and approved[1] in visible(second["blocks"])
+    assert not has_buttons(second["blocks"])
+
+    by_user = visible(
+        (await _command(world, AUDITOR, "history user:<@U0ALICE01|alice> risk:critical"))["blocks"]
+    )
+    assert "No requests match." in by_user
+    pending = visible((await _command(world, AUDITOR, "history status:pending"))["blocks"])
+    assert critical["id"] in pending
+
+
+async def test_history_rejects_unknown_filters(world: SlackWorld) -> None:
+    said = await _refusal(world, AUDITOR, "history colour:blue")
+    assert said.startswith("Unknown filter `colour`. Filters: `agent:`")
+
+
+async def test_stats_counts_outcomes_and_times_to_decision(world: SlackWorld) -> None:
+    for seconds in (60, 120, 300):
+        request = await world.submit(DEPLOY)
+        world.clock.advance(seconds)
+        await world.runtime.service.vote(request["id"], "U0BOB0002", approve=True)
+    denied = await world.submit(DEPLOY)
+    await world.runtime.service.vote(denied["id"], "U0BOB0002", approve=False, comment="no")
+    reply = await _command(world, AUDITOR, "stats since:30d")
+    shown = visible(reply["blocks"])
+    assert "*4* requests · pending: *0* · approved: *3* · denied: *1*" in shown
+    assert "median *90 s*, p90 *5 min*" in shown  # the denial took 0 s
+    assert "Approval rate 75% · denial rate 25% · expiry rate 0%" in shown
+
+
+async def test_app_home_lists_and_votes(world: SlackWorld) -> None:
+    request = await world.submit()
+    other = await world.submit(DEPLOY)
+    await world.runtime.service.vote(other["id"], "U0ALICE01", approve=True)
+    await world.sender.event(
+        {"type": "app_home_opened", "user": "U0ALICE01", "tab": "home"}, event_id="Ev0HOME2"
+    )
+    home = await world.slack.wait_until(lambda: world.slack.views.get("home:U0ALICE01"))
+    shown = visible(home["blocks"])
+    assert "Recreate prod-cn-north-1" in shown and "Your recent decisions" in shown
+    assert "*Approved* by <@U0ALICE01>" in shown
+    buttons = next(b for b in home["blocks"] if b["type"] == "actions")["elements"]
+    assert json.dumps(buttons[0]["confirm"])  # critical: the same confirm as on the card
+
+    published = len(world.slack.calls_to("views.publish"))
+    await world.click_from_home("U0ALICE01", Action.approve, request["id"])
+    await world.slack.wait_until(lambda: len(world.slack.calls_to("views.publish")) > published)
+    home = world.slack.views["home:U0ALICE01"]
+    assert "Nothing is waiting for you" in visible(home["blocks"])
+    await world.settle()
+    assert "1 of 2 approvals" in visible((await world.card(request["id"])).blocks)
