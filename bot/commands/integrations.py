@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bot.client import ClientError, Countersign
 from bot.client.flows import POLL_SECONDS, RECONNECT_PATIENCE
 from bot.commands import Commands
 from bot.errors import ConfigError
-from bot.integrations import exec_gate
+from bot.integrations import claude_hook, exec_gate
 from bot.models import RequestIn
 from bot.policy import describe
 from bot.settings import Settings
@@ -38,6 +39,19 @@ def register(commands: Commands) -> None:
     request.set_defaults(run=_request)
     mcp = commands.add_parser("mcp", help="serve the MCP tools on stdio (for MCP clients)")
     mcp.set_defaults(run=_mcp)
+    hook = commands.add_parser("hook", help="hooks for coding agents")
+    hooks = hook.add_subparsers(dest="hook_command", required=True)
+    claude = hooks.add_parser("claude", help="Claude Code PreToolUse hook (event JSON on stdin)")
+    claude.add_argument(
+        "--config", type=Path, default=None, help="default $COUNTERSIGN_CONFIG/hooks.yaml"
+    )
+    claude.add_argument(
+        "--patience",
+        type=float,
+        default=RECONNECT_PATIENCE,
+        help="seconds to retry when unreachable",
+    )
+    claude.set_defaults(run=_hook_claude)
 
 
 def _register_exec(commands: Commands) -> None:
@@ -121,6 +135,21 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     from bot.integrations import mcp_server  # the MCP SDK is only loaded when asked for
 
     asyncio.run(mcp_server.serve_stdio())
+    return 0
+
+
+def _hook_claude(args: argparse.Namespace, settings: Settings) -> int:
+    hooks = claude_hook.load_hooks(args.config or settings.config_dir / "hooks.yaml")
+    try:
+        event = claude_hook.PreToolUse.model_validate_json(sys.stdin.read())
+    except ValidationError as exc:  # exit 2 makes Claude Code block the call: fail closed
+        print(f"countersign hook: not a PreToolUse event: {describe(exc)}", file=sys.stderr)
+        return 2
+    rule = claude_hook.rule_for(event, hooks)
+    if event.hook_event_name != "PreToolUse" or rule is None:
+        return 0  # no output: Claude Code's own permission rules decide
+    with Countersign.from_env(patience=args.patience) as client:
+        print(json.dumps(claude_hook.decide(event, rule, hooks, client)))
     return 0
 
 
