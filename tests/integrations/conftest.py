@@ -12,7 +12,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.integrations.http import install_integrations
 from bot.models import ApprovalRequest
-from tests.conftest import AgentFactory, Api, ApiFactory
+from bot.settings import Settings
+from bot.slack.actions import Action
+from bot.slack.adapter import slack_adapter
+from tests.conftest import AgentFactory, Api, ApiFactory, RuntimeFactory
+from tests.slack.conftest import SlackWorld, fake_slack, slack_settings  # noqa: F401 - fixtures
+from tests.support.fake_slack import FakeSlack
 
 ONCALL = ("U0ALICE01", "U0BOB0002")
 A_WEEK = 7 * 24 * 3600 + 60
@@ -31,6 +36,7 @@ class Gateway:
     api: Api
     token: str
     clock: ManualClock
+    slack: SlackWorld | None = None  # when set, approvals are signed clicks on the Slack card
 
     @property
     def url(self) -> str:
@@ -49,8 +55,11 @@ class Gateway:
     async def approve(self, request_id: str, users: tuple[str, ...] = ONCALL) -> ApprovalRequest:
         request = await self.api.runtime.service.get(request_id)
         for user in users[: request.required_approvals]:
-            request = await self.api.runtime.service.vote(request_id, user, approve=True)
-        return request
+            if self.slack is None:
+                request = await self.api.runtime.service.vote(request_id, user, approve=True)
+            else:
+                await self.slack.click(user, Action.approve, request_id)
+        return await self.api.runtime.service.get(request_id)
 
     async def deny(self, request_id: str, reason: str, user: str = "U0CAROL03") -> ApprovalRequest:
         return await self.api.runtime.service.vote(request_id, user, approve=False, comment=reason)
@@ -77,3 +86,20 @@ async def gateway(
     _, token = await add_agent("infra-bot")
     async with serve_api(adapters=[install_integrations]) as api:
         yield Gateway(api, token, clock)
+
+
+@pytest.fixture
+async def slack_gateway(
+    serve_api: ApiFactory,
+    make_runtime: RuntimeFactory,
+    slack_settings: Settings,  # noqa: F811 - the fixture imported above
+    fake_slack: FakeSlack,  # noqa: F811
+    add_agent: AgentFactory,
+    clock: ManualClock,
+) -> AsyncIterator[Gateway]:
+    """The same, with the Slack adapter on a fake Slack: approvers click the posted card."""
+    _, token = await add_agent("infra-bot")
+    runtime = make_runtime(settings=slack_settings)
+    adapters = [slack_adapter(slack_settings), install_integrations]
+    async with serve_api(runtime=runtime, adapters=adapters) as api:
+        yield Gateway(api, token, clock, SlackWorld(api, fake_slack, clock, token))

@@ -27,7 +27,8 @@ def decision_of(out: str) -> dict[str, Any]:
     return output
 
 
-async def test_matching_bash_command_is_allowed_once_approved(gateway: Gateway) -> None:
+async def test_matching_bash_command_is_allowed_once_approved(slack_gateway: Gateway) -> None:
+    gateway = slack_gateway  # approvals are signed clicks on the Slack card
     asking = asyncio.create_task(
         hook(gateway.url, gateway.token, "pretooluse_bash_terraform_destroy.json")
     )

@@ -51,8 +51,9 @@ class FlakyTransport(httpx.AsyncBaseTransport):
 
 
 async def test_async_client_gets_an_approval_with_a_grant_for_exactly_that_action(
-    gateway: Gateway,
+    slack_gateway: Gateway,
 ) -> None:
+    gateway = slack_gateway  # approvals are signed clicks on the Slack card
     async with AsyncCountersign(gateway.url, gateway.token) as client:
         asking = asyncio.create_task(client.request_approval(DEPLOY))
         await gateway.decide_next("approve")

@@ -47,7 +47,10 @@ async def exec_gate(
     return asyncio.create_task(run(gateway.url, gateway.token, *args, "--", *argv))
 
 
-async def test_approved_command_runs_with_its_exit_status(gateway: Gateway, tmp_path: Path) -> None:
+async def test_approved_command_runs_with_its_exit_status(
+    slack_gateway: Gateway, tmp_path: Path
+) -> None:
+    gateway = slack_gateway  # approvals are signed clicks on the Slack card
     marker = tmp_path / "ran"
     diff = tmp_path / "change.diff"
     diff.write_text("- replicas: 2\n+ replicas: 3\n")

@@ -16,17 +16,24 @@ from tests.integrations.conftest import Gateway
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
-@pytest.fixture
-def humanlayer(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> HumanLayer:
+def sdk_for(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> HumanLayer:
+    """The SDK configured the documented way: HUMANLAYER_API_BASE and HUMANLAYER_API_KEY."""
     monkeypatch.setenv("HUMANLAYER_API_BASE", f"{gateway.url}/humanlayer/v1")
     monkeypatch.setenv("HUMANLAYER_API_KEY", gateway.token)
     return HumanLayer(agent_name="infra-bot", sleep=lambda _: time.sleep(0.05))
 
 
+@pytest.fixture
+def humanlayer(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> HumanLayer:
+    return sdk_for(gateway, monkeypatch)
+
+
 async def test_require_approval_runs_the_function_once_approved(
-    gateway: Gateway, humanlayer: HumanLayer
+    slack_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gateway = slack_gateway  # approvals are signed clicks on the Slack card
     ran = []
+    humanlayer = sdk_for(gateway, monkeypatch)
 
     @humanlayer.require_approval()
     def scale_service(service: str, replicas: int) -> str:

@@ -62,8 +62,9 @@ async def call(
 
 
 async def test_http_request_approval_waits_reports_progress_and_returns_the_grant(
-    gateway: Gateway,
+    slack_gateway: Gateway,
 ) -> None:
+    gateway = slack_gateway  # approvals are signed clicks on the Slack card
     progress: list[str] = []
     async with over_http(gateway) as session:
         tools = {t.name for t in (await session.list_tools()).tools}
