@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from bot import history
 from bot.api.auth import AgentDep, RuntimeDep
-from bot.models import ApprovalRequest, RequestIn, Status, to_ms
+from bot.history import HistoryFilter, HistoryPage
+from bot.models import ApprovalRequest, RequestIn, Status
 from bot.service import MAX_WAIT_SECONDS
 
 router = APIRouter(prefix="/v1", tags=["requests"])
@@ -17,11 +19,6 @@ router = APIRouter(prefix="/v1", tags=["requests"])
 class CancelIn(BaseModel):
     model_config = {"extra": "forbid"}
     reason: str = Field(default="", max_length=2000)
-
-
-class RequestPage(BaseModel):
-    requests: list[ApprovalRequest]
-    next_cursor: str | None = Field(description="Pass as `cursor` for older requests")
 
 
 IdempotencyKey = Annotated[
@@ -78,28 +75,16 @@ async def cancel_request(
     )
 
 
-@router.get("/requests", response_model=RequestPage)
+@router.get("/requests", response_model=HistoryPage)
 async def list_requests(
     agent: AgentDep,
     runtime: RuntimeDep,
     status: Status | None = None,
+    action: Annotated[str | None, Query(max_length=128, description="glob")] = None,
+    environment: Annotated[str | None, Query(max_length=64, description="glob")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^\d+$")] = None,
-) -> RequestPage:
-    """The calling agent's own requests, newest first."""
-    index = runtime.keys.by_agent(agent.name)
-    end = float(cursor) - 1 if cursor else float("inf")
-    found: list[ApprovalRequest] = []
-    while len(found) < limit:
-        ids = await runtime.store.ids_by_score(index, end=end, count=limit * 2)
-        if not ids:
-            break
-        batch = await runtime.store.get_many(ids)
-        found += [r for r in batch if status is None or r.status is status]
-        end = to_ms(batch[-1].created_at) - 1 if batch else end
-        if len(ids) < limit * 2:
-            break
-    page = found[:limit]
-    more = len(found) > limit or len(page) == limit
-    next_cursor = str(to_ms(page[-1].created_at)) if page and more else None
-    return RequestPage(requests=page, next_cursor=next_cursor)
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HistoryPage:
+    """The calling agent's own requests, newest first, with a stable cursor."""
+    wanted = HistoryFilter(agent=agent.name, status=status, action=action, environment=environment)
+    return await history.query(runtime.store, wanted, cursor, limit)

@@ -236,3 +236,29 @@ async def test_metrics(serve_api: ApiFactory, add_agent: AgentFactory) -> None:
             'countersign_time_to_decision_seconds_count{risk="medium",status="approved"} 1.0'
             in text
         )
+
+
+async def test_listing_pages_with_a_stable_cursor(
+    serve_api: ApiFactory, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent()
+    async with serve_api() as api:
+        made = [(await create(api, token)).json()["id"] for _ in range(5)]
+        first = (
+            await api.client.get("/v1/requests", params={"limit": 2}, headers=api.auth(token))
+        ).json()
+        await create(api, token)  # arrives while paging; must not shift the next page
+        second = (
+            await api.client.get(
+                "/v1/requests",
+                params={"limit": 10, "cursor": first["next_cursor"]},
+                headers=api.auth(token),
+            )
+        ).json()
+        seen = [r["id"] for r in first["requests"] + second["requests"]]
+        assert seen == list(reversed(made))
+        bad = await api.client.get(
+            "/v1/requests", params={"cursor": "nonsense"}, headers=api.auth(token)
+        )
+        assert bad.status_code == 400
+        assert bad.json()["error"]["code"] == "invalid_cursor"
