@@ -239,11 +239,14 @@ async def test_metrics(serve_api: ApiFactory, add_agent: AgentFactory) -> None:
 
 
 async def test_listing_pages_with_a_stable_cursor(
-    serve_api: ApiFactory, add_agent: AgentFactory
+    serve_api: ApiFactory, add_agent: AgentFactory, clock: ManualClock
 ) -> None:
     _, token = await add_agent()
     async with serve_api() as api:
-        made = [(await create(api, token)).json()["id"] for _ in range(5)]
+        made = []
+        for _ in range(5):
+            made.append((await create(api, token)).json()["id"])
+            clock.advance(1)
         first = (
             await api.client.get("/v1/requests", params={"limit": 2}, headers=api.auth(token))
         ).json()
