@@ -81,6 +81,7 @@ async def test_request_page_shows_the_card_escaped(console: ConsoleFactory) -> N
 async def test_pending_history_and_dashboard(console: ConsoleFactory) -> None:
     async with console() as c:
         first = await c.submit()
+        c.runtime.clock.advance(60)  # type: ignore[attr-defined]
         second = await c.submit(
             summary="Deploy api",
             action="deploy.api",
@@ -96,7 +97,7 @@ async def test_pending_history_and_dashboard(console: ConsoleFactory) -> None:
         download = await client.get("/history.csv", params={"agent": "infra-bot"})
         dashboard = (await client.get("/dashboard", params={"period": "7d"})).text
         await client.aclose()
-    assert first in pending and second not in pending and "10.0m left" in pending
+    assert first in pending and second not in pending and "9.0m left" in pending
     assert 'http-equiv="refresh"' in pending
     assert second in denied and first not in denied and "@not now" in denied
     assert "is neither ISO 8601" in bad
