@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 
 from bot.audit import AuditLog
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 
 SENTINEL_SCHEME = "redis+sentinel://"
+MAX_CONNECTIONS = 256
+POOL_WAIT_SECONDS = 10
 _CLIENT_OPTIONS: dict[str, Any] = {
     "health_check_interval": 10,
     "socket_keepalive": True,
@@ -47,7 +49,13 @@ def connect_redis(url: str) -> Redis:
     """
     if url.startswith(SENTINEL_SCHEME):
         return _connect_sentinel(url)
-    return Redis.from_url(url, **_CLIENT_OPTIONS)
+    # A blocking pool: past MAX_CONNECTIONS a command waits for a free connection instead of
+    # failing with "Too many connections" (redis-py's default pool caps at 100 and raises,
+    # which turned a burst of 64 agents plus outbox delivery into 500s; bench/RESULTS.md).
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **_CLIENT_OPTIONS
+    )
+    return Redis(connection_pool=pool)
 
 
 def _connect_sentinel(url: str) -> Redis:
@@ -70,7 +78,9 @@ def _connect_sentinel(url: str) -> Redis:
     probe = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
     sentinel = Sentinel(sentinels, sentinel_kwargs=probe)  # type: ignore[no-untyped-call]
     db = int(path[1]) if len(path) == 2 else 0
-    client: Redis = sentinel.master_for(path[0], db=db, password=password, **_CLIENT_OPTIONS)
+    client: Redis = sentinel.master_for(
+        path[0], db=db, password=password, max_connections=1024, **_CLIENT_OPTIONS
+    )
     return client
 
 

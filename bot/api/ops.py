@@ -38,7 +38,10 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     if runtime.scheduler.last_error:
         checks["scheduler"] = runtime.scheduler.last_error
     for name, probe in runtime.extras.get("readiness", {}).items():
-        checks[name] = await probe()
+        try:
+            checks[name] = await probe()
+        except (RedisError, OSError) as exc:  # adapters keep their state in Redis too
+            ready, checks[name] = False, f"unavailable: {type(exc).__name__}"
     body = {"status": "ready" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
