@@ -38,13 +38,14 @@ class ConsoleSettings(BaseSettings):
         description="header an SSO proxy sets to the signed-in user, e.g. X-Forwarded-Email",
     )
 
-    def secret(self) -> bytes:
+    def secret(self, warn: bool = True) -> bytes:
         if self.session_secret is not None:
             return self.session_secret.get_secret_value().encode()
-        log.warning(
-            "COUNTERSIGN_SESSION_SECRET is unset: console sign-ins last until this process "
-            "stops and are not shared between replicas"
-        )
+        if warn:
+            log.warning(
+                "COUNTERSIGN_SESSION_SECRET is unset: console sign-ins last until this process "
+                "stops and are not shared between replicas"
+            )
         return secrets.token_bytes(32)
 
 

@@ -31,7 +31,7 @@ class Console:
             lstrip_blocks=True,
         )
         render.install_filters(templates)
-        return cls(runtime, settings, settings.secret(), templates)
+        return cls(runtime, settings, settings.secret(warn=not runtime.dev), templates)
 
     def now(self) -> datetime:
         return self.runtime.clock()
