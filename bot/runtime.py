@@ -129,6 +129,10 @@ class Runtime:
         )
         self.extras: dict[str, Any] = {}  # adapter state (e.g. the Slack app), by name
 
+    def use_directory(self, directory: Directory) -> None:
+        """Answer group membership from `directory` (the service captured the old one)."""
+        self.directory = self.service.directory = directory
+
     def add_sink(self, name: str, handler: Handler) -> None:
         """Register an adapter that acts on request events (e.g. Slack cards)."""
         self.sinks[name] = handler

@@ -60,7 +60,7 @@ def build_bolt(settings: Settings, runtime: Runtime) -> AsyncApp:
         request_verification_enabled=secret is not None,
     )
     directory = SlackDirectory(client, runtime.clock)
-    runtime.directory = runtime.service.directory = directory
+    runtime.use_directory(directory)
     state = SlackState(runtime.redis, runtime.keys)
     runtime.add_sink("slack", Notifier(runtime.service, client, state, runtime.clock))
     Listeners(runtime.service, state, directory).register(bolt)
