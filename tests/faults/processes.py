@@ -143,6 +143,16 @@ class SentinelCluster:
                 )
         for port in self.sentinel_ports:
             _wait_for_port(port)
+        self._wait_until_replicating()
+
+    def _wait_until_replicating(self, timeout: float = 30.0) -> None:
+        """A healthy cluster to start from: the replica has finished its first sync."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "master_link_status:up" in _redis_cli(self.replica.port, "INFO", "replication"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the replica did not finish syncing with the primary")
 
     def primary_port(self) -> int:
         """The port the sentinels currently name as primary."""
