@@ -69,10 +69,15 @@ RuntimeFactory = Callable[..., Runtime]
 
 
 @pytest.fixture
-def make_runtime(
+async def make_runtime(
     settings: Settings, redis: Redis, clock: ManualClock, policy: Policy
-) -> RuntimeFactory:
-    """Build a Runtime on the session's Redis; keyword arguments override its parts."""
+) -> AsyncIterator[RuntimeFactory]:
+    """Build Runtimes on the session's Redis; keyword arguments override their parts.
+
+    Every runtime's connections are closed when the test ends, so none is left for the garbage
+    collector to close after its event loop is gone (a ResourceWarning in some later test).
+    """
+    made: list[Runtime] = []
 
     def make(**overrides: Any) -> Runtime:
         parts: dict[str, Any] = {
@@ -84,9 +89,13 @@ def make_runtime(
             "directory": StaticDirectory({"S0ONCALL1": {"U0GROUP01"}}),
         }
         parts.update(overrides)
-        return Runtime(**parts)
+        made.append(Runtime(**parts))
+        return made[-1]
 
-    return make
+    yield make
+    for runtime in made:
+        await runtime.http.aclose()
+        await runtime.redis.aclose()
 
 
 @pytest.fixture
