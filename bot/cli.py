@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from bot.commands import agents, audit, history, integrations, policy, server
+from bot.commands import agents, audit, history, integrations, outbox, policy, server
 from bot.errors import ConfigError
 from bot.settings import load_settings
 
 # Each module has `register(commands)`, which adds its parsers and sets `run(args, settings)`.
-COMMAND_MODULES: list[ModuleType] = [server, agents, policy, audit, history, integrations]
+COMMAND_MODULES: list[ModuleType] = [server, agents, policy, audit, history, integrations, outbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ Tokens are shown once and stored only as SHA-256 hashes, so a Redis dump leaks n
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -26,7 +27,11 @@ class Role(StrEnum):
 class Principal(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
     role: Role = Role.agent
-    owner: str = Field(default="", description="Slack user ID of the human who runs the agent")
+    owner: str = Field(
+        default="",
+        pattern=r"^([UW][A-Z0-9]{2,20})?$",
+        description="Slack user ID (U…) of the agent's owner, who never votes on its requests",
+    )
     environments: list[str] = Field(default_factory=lambda: ["*"])
     actions: list[str] = Field(default_factory=lambda: ["*"])
     callback_hosts: list[str] = Field(default_factory=list)
@@ -38,7 +43,19 @@ class Principal(BaseModel):
         )
 
     def may_call_back(self, host: str) -> bool:
-        return any(fnmatchcase(host.lower(), g.lower()) for g in self.callback_hosts)
+        """Host names match globs; an IP address only an entry that is exactly it."""
+        host = host.lower().strip("[]")
+        if _is_ip(host):
+            return host in (h.lower().strip("[]") for h in self.callback_hosts)
+        return any(fnmatchcase(host, g.lower()) for g in self.callback_hosts)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def hash_token(token: str) -> str:

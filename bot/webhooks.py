@@ -7,17 +7,23 @@ so restarts lose nothing and failures retry with backoff.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
+import logging
+import socket
 import time
 
 import httpx
 
-from bot.outbox import Job, RetryLater, backoff
+from bot.outbox import Job, RetryLater
 from bot.service import ApprovalService
 
 SIGNATURE_HEADER = "X-Countersign-Signature"
 TOLERANCE_SECONDS = 300
+
+log = logging.getLogger(__name__)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -44,6 +50,14 @@ def verify(
     return hmac.compare_digest(sign(secret, body, timestamp), header)
 
 
+class CallbackFailed(Exception):
+    """The receiver refused the delivery, answered with a server error, or was not found."""
+
+
+class EgressRefused(Exception):
+    """The callback host resolves into a private network; nothing is sent."""
+
+
 class WebhookSink:
     def __init__(self, service: ApprovalService, secret: str, client: httpx.AsyncClient) -> None:
         self.service = service
@@ -54,20 +68,57 @@ class WebhookSink:
         request = await self.service.get(job.request_id)
         if not request.callback_url:
             return
+        url = httpx.URL(request.callback_url)
+        try:
+            address = await public_address(
+                url.host, url.port or (443 if url.scheme == "https" else 80)
+            )
+        except EgressRefused as exc:
+            log.error("callback for %s not sent: %s", request.id, exc)
+            return  # a permanent refusal: retrying cannot make the address public
         body = request.model_dump_json().encode()
         headers = {
             "Content-Type": "application/json",
+            "Host": url.netloc.decode("ascii"),
             SIGNATURE_HEADER: sign(self.secret, body, int(time.time())),
             "X-Countersign-Delivery": job.id,
         }
-        response = await self.client.post(
-            request.callback_url, content=body, headers=headers, follow_redirects=False
-        )
-        if response.status_code == 429 or response.status_code >= 500:
-            wait = _retry_after(response) or backoff(job.attempts)
-            raise RetryLater(wait, f"callback answered {response.status_code}")
-        if response.status_code >= 400:
-            raise RuntimeError(f"callback refused the delivery: {response.status_code}")
+        # Connect to the address that was checked (no second DNS answer), reading no body.
+        pinned = url.copy_with(host=address)
+        async with self.client.stream(
+            "POST",
+            pinned,
+            content=body,
+            headers=headers,
+            extensions={"sni_hostname": url.host},
+            follow_redirects=False,
+        ) as response:
+            _raise_for(response, job)
+
+
+def _raise_for(response: httpx.Response, job: Job) -> None:
+    if response.status_code == 429:
+        raise RetryLater(_retry_after(response) or 30.0, "callback answered 429")
+    if response.status_code >= 400:
+        raise CallbackFailed(f"callback answered {response.status_code}")
+
+
+async def public_address(host: str, port: int) -> str:
+    """The address to connect to: an IP literal as given (the operator allowlisted exactly it),
+    or a name's address when every address it resolves to is public."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CallbackFailed(f"cannot resolve {host}: {exc}") from exc
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    private = [str(a) for a in addresses if not a.is_global]
+    if private or not addresses:
+        raise EgressRefused(f"{host} resolves to non-public address(es) {', '.join(private)}")
+    return str(addresses[0])
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +14,7 @@ from starlette.routing import Route
 
 from bot import webhooks
 from bot.clock import ManualClock
+from bot.principals import Principal
 from tests.conftest import AgentFactory, ApiFactory
 from tests.support.http_server import serving
 
@@ -93,3 +96,36 @@ def test_signature_freshness() -> None:
     assert not webhooks.verify("s", b"{}", header, now=1000 + 301)
     assert not webhooks.verify("s", b"{} ", header, now=1000)
     assert not webhooks.verify("s", b"{}", "garbage", now=1000)
+
+
+async def test_names_that_resolve_into_a_private_network_get_nothing(
+    serve_api: ApiFactory, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent(callback_hosts=["localhost"])
+    receiver = Receiver()
+    async with serving(receiver.app) as hook_base, serve_api() as api:
+        port = hook_base.rsplit(":", 1)[1]
+        body = {**BODY, "callback_url": f"http://localhost:{port}/hook"}
+        created = await api.client.post("/v1/requests", json=body, headers=api.auth(token))
+        assert created.status_code == 201  # the name is allowed; its address is checked later
+        await api.runtime.service.vote(created.json()["id"], "U0ALICE01", approve=True)
+        backlog = api.runtime.outbox.backlog
+        async with asyncio.timeout(20):
+            while (await backlog())["webhook"]["queued"]:
+                await asyncio.sleep(0.05)
+    assert receiver.received == []
+
+
+def test_ip_addresses_must_be_allowed_exactly() -> None:
+    anything = Principal(name="a", callback_hosts=["*"])
+    assert anything.may_call_back("hooks.example.com")
+    assert not anything.may_call_back("169.254.169.254")
+    exact = Principal(name="a", callback_hosts=["127.0.0.1", "[::1]"])
+    assert exact.may_call_back("127.0.0.1") and exact.may_call_back("::1")
+    assert not exact.may_call_back("127.0.0.2")
+
+
+def test_agent_owner_must_be_a_slack_user_id() -> None:
+    with pytest.raises(ValidationError):
+        Principal(name="a", owner="@alice")
+    assert Principal(name="a", owner="U0ALICE01").owner == "U0ALICE01"
