@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from bot import history
@@ -135,7 +135,10 @@ async def history_csv(
     request: Request, console: ConsoleDep, session: ViewerDep
 ) -> StreamingResponse:
     """Every request matching the history filters, as CSV."""
-    filter = _filter(console, _filter_values(request))
+    try:
+        filter = _filter(console, _filter_values(request))
+    except ValueError:
+        raise HTTPException(400, "Status or risk is not valid.") from None
     return export_response(console.runtime, filter, Format.csv)
 
 

@@ -95,12 +95,14 @@ async def test_pending_history_and_dashboard(console: ConsoleFactory) -> None:
         denied = (await client.get("/history", params={"status": "denied"})).text
         bad = (await client.get("/history", params={"since": "soon"})).text
         download = await client.get("/history.csv", params={"agent": "infra-bot"})
+        refused = await client.get("/history.csv", params={"risk": "extreme"})
         dashboard = (await client.get("/dashboard", params={"period": "7d"})).text
         await client.aclose()
     assert first in pending and second not in pending and "9.0m left" in pending
     assert 'http-equiv="refresh"' in pending
     assert second in denied and first not in denied and "@not now" in denied
     assert "is neither ISO 8601" in bad
+    assert refused.status_code == 400
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert [r["id"] for r in rows] == [second, first]
     assert rows[0]["resource"] == "'=cmd|' /C calc'!A0" and rows[0]["denial_reason"] == "'@not now"
