@@ -55,7 +55,7 @@ def connect_redis(url: str) -> Redis:
     pool = BlockingConnectionPool.from_url(
         url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **_CLIENT_OPTIONS
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it too
 
 
 def _connect_sentinel(url: str) -> Redis:

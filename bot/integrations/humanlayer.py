@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.api.auth import AgentDep, RuntimeDep
 from bot.client.decorator import action_name, call_summary
@@ -153,7 +154,11 @@ async def create_function_call(
 ) -> dict[str, Any]:
     """Ask for approval of a function call; `GET` it until `status.approved` is not null."""
     key = f"humanlayer:{call.call_id}"  # a retried POST finds the same request
-    submitted = await runtime.service.submit(agent, request_for(call), idempotency_key=key)
+    try:
+        request = request_for(call)
+    except ValidationError as exc:  # e.g. kwargs over the params limit: the caller's error
+        raise RequestValidationError(exc.errors()) from None
+    submitted = await runtime.service.submit(agent, request, idempotency_key=key)
     await _remember(runtime, agent.name, call, submitted.request.id)
     return function_call_view(call, submitted.request)
 
