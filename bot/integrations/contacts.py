@@ -60,6 +60,11 @@ class Contact(BaseModel):
     created_at: datetime
     answer: Answer | None = None
 
+    def check_responder(self, user: str) -> None:
+        """Raise `Forbidden` unless `user` is one of the people asked (anyone, if none named)."""
+        if self.allowed_responders and user not in self.allowed_responders:
+            raise Forbidden(f"{user} is not one of the people asked to answer {self.id}.")
+
 
 Asked = Callable[[Contact], Awaitable[None]]
 
@@ -89,16 +94,22 @@ class ContactDesk:
             nx=True,
             ex=RETENTION_SECONDS,
         )
-        if not claimed:
-            return await self.by_call(contact.agent, contact.call_id)
+        if not claimed:  # a retried ask: announce again, in case the first announcement failed
+            existing = await self.by_call(contact.agent, contact.call_id)
+            if existing.answer is None:
+                await self._announce(existing)
+            return existing
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._doc(contact.id), "doc", contact.model_dump_json())
             pipe.expire(self._doc(contact.id), RETENTION_SECONDS)
             pipe.zadd(self._pending, {contact.id: to_ms(contact.created_at)})
             await pipe.execute()
-        for observer in self.on_asked:
-            await observer(contact)
+        await self._announce(contact)
         return contact
+
+    async def _announce(self, contact: Contact) -> None:
+        for observer in self.on_asked:  # observers must be idempotent (see `ask`)
+            await observer(contact)
 
     async def get(self, contact_id: str) -> Contact:
         doc, answer = await self.redis.hmget(self._doc(contact_id), ["doc", "answer"])
@@ -120,9 +131,7 @@ class ContactDesk:
         self, contact_id: str, user: str, response: str, option: str | None = None
     ) -> Contact:
         """Record a human's answer; the first one wins and later ones return it unchanged."""
-        contact = await self.get(contact_id)
-        if contact.allowed_responders and user not in contact.allowed_responders:
-            raise Forbidden(f"{user} is not one of the people asked to answer {contact_id}.")
+        (await self.get(contact_id)).check_responder(user)
         answer = Answer(user=user, at=self.clock(), response=response[:4000], option=option)
         if await self.redis.hsetnx(self._doc(contact_id), "answer", answer.model_dump_json()):
             await self.redis.zrem(self._pending, contact_id)

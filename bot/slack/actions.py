@@ -13,6 +13,7 @@ class Action(StrEnum):
     view_diff = "countersign.view_diff"
     diff_page = "countersign.diff_page"
     history_page = "countersign.history_page"
+    answer = "countersign.answer"  # a question from an agent: open the answer modal
 
 
 class View(StrEnum):
@@ -20,6 +21,7 @@ class View(StrEnum):
 
     deny = "countersign.deny_modal"
     diff = "countersign.diff_modal"
+    answer = "countersign.answer_modal"
 
 
 class Block(StrEnum):
@@ -27,6 +29,11 @@ class Block(StrEnum):
 
     decision = "decision"
     deny_reason = "deny_reason"
+    question = "question"
+    answer_text = "answer_text"
+    answer_option = "answer_option"
 
 
 DENY_REASON_INPUT = "reason"
+ANSWER_INPUT = "answer"
+OPTION_INPUT = "option"

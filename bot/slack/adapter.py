@@ -1,4 +1,5 @@
-"""Wires Slack into a Countersign app: bolt, the events endpoint, the outbox sink, the directory.
+"""Wires Slack into a Countersign app: bolt, the events endpoint, the outbox sink, the directory,
+and the contact desk's questions.
 
 `POST /slack/events` receives events, interactivity and the slash command, verified with the
 signing secret (a bad or stale signature gets 401 and nothing else happens). With
@@ -8,8 +9,8 @@ SLACK_APP_TOKEN set, Socket Mode is used instead, so the server can sit behind a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -25,6 +26,7 @@ from bot.slack.cards import SlackState
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import Listeners
 from bot.slack.notifier import Notifier
+from bot.slack.questions import Questions
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,19 @@ def slack_adapter(settings: Settings) -> Adapter:
         raise ConfigError("Config 'SLACK_SIGNING_SECRET' is missing, and has no default.")
 
     def install(app: FastAPI, runtime: Runtime) -> None:
-        bolt = build_bolt(settings, runtime)
+        bolt, questions = build_bolt(settings, runtime)
+        # Adapters installed after this one (the contact desk) exist once the app starts.
+        _while_running(app, lambda: _answering_questions(questions, runtime))
         if settings.slack_app_token is not None:
-            _run_socket_mode(app, bolt, settings.slack_app_token.get_secret_value())
+            token = settings.slack_app_token.get_secret_value()
+            _while_running(app, lambda: _socket_mode(bolt, token))
         else:
             _mount_events(app, bolt)
 
     return install
 
 
-def build_bolt(settings: Settings, runtime: Runtime) -> AsyncApp:
+def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Questions]:
     """The bolt app, its listeners, and the Slack parts of the runtime."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
@@ -62,11 +67,14 @@ def build_bolt(settings: Settings, runtime: Runtime) -> AsyncApp:
     directory = SlackDirectory(client, runtime.clock)
     runtime.use_directory(directory)
     state = SlackState(runtime.redis, runtime.keys)
-    runtime.add_sink("slack", Notifier(runtime.service, client, state, runtime.clock))
-    Listeners(runtime.service, state, directory).register(bolt)
+    channel = runtime.policy.config.defaults.channel
+    questions = Questions(client, state, runtime.outbox, default_channel=channel)
+    notifier = Notifier(runtime.service, client, state, runtime.clock, questions)
+    runtime.add_sink("slack", notifier)
+    Listeners(runtime.service, state, directory, questions).register(bolt)
     runtime.extras["slack"] = bolt
     runtime.extras.setdefault("readiness", {})["slack"] = lambda: _readiness(state)
-    return bolt
+    return bolt, questions
 
 
 async def _readiness(state: SlackState) -> dict[str, Any]:
@@ -83,21 +91,37 @@ def _mount_events(app: FastAPI, bolt: AsyncApp) -> None:
         return await handler.handle(request)
 
 
-def _run_socket_mode(app: FastAPI, bolt: AsyncApp, app_token: str) -> None:
-    """Connect to Slack over a WebSocket for as long as the app runs."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    handler = AsyncSocketModeHandler(bolt, app_token)
+def _while_running(app: FastAPI, session: Callable[[], AbstractAsyncContextManager[None]]) -> None:
+    """Enter `session` after the app (and the runtime) started; leave it before they stop."""
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(asgi: FastAPI) -> AsyncIterator[Any]:
-        async with inner(asgi) as state:
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("slack: connected in Socket Mode")
-            try:
-                yield state
-            finally:
-                await handler.close_async()  # type: ignore[no-untyped-call]
+        async with inner(asgi) as state, session():
+            yield state
 
     app.router.lifespan_context = lifespan
+
+
+@asynccontextmanager
+async def _answering_questions(questions: Questions, runtime: Runtime) -> AsyncIterator[None]:
+    """Post agents' questions (HumanLayer contact requests) when the contact desk is mounted."""
+    desk = runtime.extras.get("contacts")
+    if desk is not None:
+        await questions.attach(desk)
+    yield
+
+
+@asynccontextmanager
+async def _socket_mode(bolt: AsyncApp, app_token: str) -> AsyncIterator[None]:
+    """Connect to Slack over a WebSocket for as long as the app runs."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    # Created here, inside the server's event loop: the client starts tasks when it is built.
+    handler = AsyncSocketModeHandler(bolt, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("slack: connected in Socket Mode")
+    try:
+        yield
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]

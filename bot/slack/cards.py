@@ -4,6 +4,7 @@ Every key is built here from `Keys.adapter("slack", ...)`, so the adapter's keys
 deployment prefix and can be found with one SCAN:
 
     slack:card:<request id>      hash: channel, ts of the posted card (create-if-absent)
+    slack:question:<contact id>  hash: channel, ts of a posted question; `answered` once shown
     slack:lock:<request id>      one worker at a time acts on a request's card (expires)
     slack:done:<job id>          set of side effects a job already performed (expires)
     slack:unposted               hash: request id -> last error, for cards Slack refused
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.integrations.contacts import RETENTION_SECONDS
 from bot.keys import Keys
 
 LOCK_MS = 30_000
@@ -44,10 +46,28 @@ class SlackState:
         return self.keys.adapter("slack", name)
 
     async def card(self, request_id: str) -> CardRef | None:
-        found = await self.redis.hmget(self._key(f"card:{request_id}"), ["channel", "ts"])
-        if not found[0] or not found[1]:
-            return None
-        return CardRef(_text(found[0]), _text(found[1]))
+        ref, _ = await self._message(f"card:{request_id}")
+        return ref
+
+    async def question(self, contact_id: str) -> tuple[CardRef | None, bool]:
+        """Where a question was posted (None if never), and whether it shows its answer."""
+        return await self._message(f"question:{contact_id}")
+
+    async def save_question(self, contact_id: str, ref: CardRef, answered: bool) -> None:
+        key = self._key(f"question:{contact_id}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"channel": ref.channel, "ts": ref.ts})
+            pipe.hset(key, "answered", int(answered))
+            pipe.expire(key, RETENTION_SECONDS)
+            await pipe.execute()
+
+    async def _message(self, name: str) -> tuple[CardRef | None, bool]:
+        channel, ts, answered = await self.redis.hmget(
+            self._key(name), ["channel", "ts", "answered"]
+        )
+        if not channel or not ts:
+            return None, False
+        return CardRef(_text(channel), _text(ts)), _text(answered or "0") == "1"
 
     async def save_card(self, request_id: str, ref: CardRef) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -28,7 +28,8 @@ from bot.slack.cards import SlackState
 from bot.slack.commands import Commands, next_page
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import publish_home
-from bot.slack.views import deny_modal, deny_reason, diff_modal
+from bot.slack.questions import Questions
+from bot.slack.views import answer_modal, deny_modal, deny_reason, diff_modal, given_answer
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ Body = dict[str, Any]
 Work = Callable[[Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
 Listener = Callable[[AsyncAck, Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
 REASON_REQUIRED = "A reason is required to deny a critical request."
+ANSWER_REQUIRED = "Write an answer or choose one."
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Listeners:
     service: ApprovalService
     state: SlackState
     directory: SlackDirectory
+    questions: Questions
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.once)
@@ -53,6 +56,8 @@ class Listeners:
         app.action(Action.view_diff)(self._acked(self.view_diff))
         app.action(Action.diff_page)(self._acked(self.diff_page))
         app.action(Action.history_page)(self._acked(self.history_page))
+        app.action(Action.answer)(self._acked(self.answer))
+        app.view(View.answer)(self.answer_submitted)
         app.command("/countersign")(self._acked(self.command))
         app.event("app_home_opened")(self._acked(self.home_opened))
 
@@ -127,6 +132,24 @@ class Listeners:
         request = await self.service.get(view["private_metadata"])
         page = diff_modal(request, int(_value(body)))
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=page)
+
+    async def answer(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """Open the answer modal, unless this person may not (or no longer) answer."""
+        contact = await self.questions.answerable(_value(body), body["user"]["id"])
+        channel = (body.get("channel") or {}).get("id")
+        await client.views_open(trigger_id=body["trigger_id"], view=answer_modal(contact, channel))
+
+    async def answer_submitted(self, ack: AsyncAck, body: Body, client: AsyncWebClient) -> None:
+        """Acks with an error on the modal when it holds neither an answer nor a choice."""
+        view = body["view"]
+        contact_id = json.loads(view["private_metadata"])["contact_id"]
+        text, option = given_answer(view, await self.questions.get(contact_id))
+        if not text:
+            await ack(response_action="errors", errors={Block.answer_text: ANSWER_REQUIRED})
+            return
+        await ack()
+        answering = self.questions.answer(contact_id, body["user"]["id"], text, option)
+        await self._explaining(body, client, answering)
 
     async def command(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         reply = await self._commands().run(body["user_id"], body.get("text") or "")

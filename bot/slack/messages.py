@@ -1,4 +1,5 @@
-"""Messages around a card: thread log lines, reminders, escalations and the requester's DM.
+"""Messages around a card (thread log lines, reminders, escalations, the requester's DM) and
+the questions agents ask humans.
 
 Pure functions, like `blocks.py`: a request (and what happened) in, a `Message` out.
 """
@@ -9,9 +10,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.integrations.contacts import Contact
 from bot.models import ApprovalRequest, Status
+from bot.slack.actions import Action, Block
 from bot.slack.blocks import OUTCOME_MARK, Blocks, outcome_line
-from bot.slack.text import clip, date, escape, mention, mrkdwn, plain, time_left, usergroup
+from bot.slack.text import (
+    clip,
+    date,
+    escape,
+    inline_code,
+    mention,
+    mrkdwn,
+    pieces,
+    plain,
+    time_left,
+    usergroup,
+)
 
 MAX_MENTIONS = 30
 
@@ -102,3 +116,62 @@ def requester_dm(request: ApprovalRequest, permalink: str) -> Message:
     if reason:
         blocks.insert(2, {"type": "section", "text": plain(f"Reason: {reason}")})
     return Message(clip(f"{head} {escape(request.summary)}", 3000), blocks)
+
+
+def question(contact: Contact) -> Message:
+    """An agent's question: with an Answer button until someone answers, then the answer."""
+    title = f"❓ {contact.subject or f'Question from {contact.agent}'}"
+    blocks: Blocks = [{"type": "header", "text": plain(title, 150)}]
+    blocks += _plain_sections(contact.message)
+    blocks += _options(contact.response_options)
+    blocks += _answered(contact) if contact.answer else _asking(contact)
+    asked = f"Asked by {inline_code(contact.agent, 100)} · {inline_code(contact.id, 60)}"
+    blocks.append({"type": "context", "elements": [mrkdwn(asked)]})
+    state = "answered" if contact.answer else "from"
+    return Message(
+        clip(f"Question {state} {escape(contact.agent)}: {escape(contact.message)}", 300), blocks
+    )
+
+
+def option_label(option: dict[str, Any]) -> str:
+    """How a response option (HumanLayer's `ResponseOption`) is shown: its title, else its name."""
+    return str(option.get("title") or option.get("name") or "?")
+
+
+def _plain_sections(text: str) -> Blocks:
+    parts = [p for p in pieces(text, 3000, escaped=False) if p] or [" "]
+    return [{"type": "section", "text": plain(part)} for part in parts]
+
+
+def _options(options: list[dict[str, Any]]) -> Blocks:
+    if not options:
+        return []
+    fields = [plain(_described(o), 2000) for o in options[:10]]
+    return [{"type": "section", "text": mrkdwn("*Choices*"), "fields": fields}]
+
+
+def _described(option: dict[str, Any]) -> str:
+    description = option.get("description")
+    return f"{option_label(option)}: {description}" if description else option_label(option)
+
+
+def _asking(contact: Contact) -> Blocks:
+    blocks: Blocks = []
+    if contact.allowed_responders:
+        who = " ".join(mention(u) for u in contact.allowed_responders[:MAX_MENTIONS])
+        blocks.append({"type": "context", "elements": [mrkdwn(f"For {who}")]})
+    button = {"type": "button", "action_id": Action.answer, "text": plain("Answer", 75)}
+    button |= {"style": "primary", "value": contact.id}
+    return [*blocks, {"type": "actions", "block_id": Block.question, "elements": [button]}]
+
+
+def _answered(contact: Contact) -> Blocks:
+    answer = contact.answer
+    assert answer is not None
+    line = f"💬 *Answered* by {mention(answer.user)} {date(answer.at)}"
+    blocks: Blocks = [{"type": "section", "text": mrkdwn(line)}]
+    chosen = next((o for o in contact.response_options if o.get("name") == answer.option), None)
+    if answer.option:
+        label = option_label(chosen) if chosen else answer.option
+        blocks.append({"type": "section", "text": plain(f"Choice: {label}")})
+    return blocks + _plain_sections(answer.response)

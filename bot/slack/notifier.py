@@ -8,6 +8,9 @@ rules keep retries harmless:
 - each job records the side effects it already performed, and skips them on a retry;
 - one worker at a time acts on a request (a short Redis lock); the others retry shortly.
 
+Jobs of kind `contact` are agents' questions, not requests; `questions.py` delivers them under
+the same lock and rate-limit handling.
+
 The card is always rendered from the request's current state, so updates arriving out of
 order still leave the card right. Slack's 429 becomes `RetryLater(Retry-After)`; any other
 failure is raised, and the outbox backs off.
@@ -30,6 +33,7 @@ from bot.slack import messages
 from bot.slack.blocks import card, card_text
 from bot.slack.cards import CardRef, SlackState
 from bot.slack.failures import describe, retry_after
+from bot.slack.questions import CONTACT_JOB, Questions
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,17 @@ class Notifier:
     client: AsyncWebClient
     state: SlackState
     clock: Clock
+    questions: Questions
 
     async def __call__(self, job: Job) -> None:
         token = await self.state.lock(job.request_id)
         if token is None:
             raise RetryLater(LOCKED_RETRY_SECONDS, "another worker is updating this card")
         try:
-            await self._handle(job)
+            if job.kind == CONTACT_JOB:
+                await self.questions.deliver(job)
+            else:
+                await self._handle(job)
         except SlackApiError as exc:
             seconds = retry_after(exc)
             if seconds is None:

@@ -47,6 +47,16 @@ def clip(text: str, limit: int, marker: str = ELLIPSIS, *, escaped: bool = True)
     return cut + marker
 
 
+def pieces(text: str, limit: int, *, escaped: bool = True) -> list[str]:
+    """`text` cut into consecutive parts of at most `limit` units (the last may be empty)."""
+    parts = []
+    while units(text) > limit:
+        part = clip(text, limit, marker="", escaped=escaped) or text[0]
+        parts.append(part)
+        text = text[len(part) :]
+    return [*parts, text]
+
+
 def _prefix(text: str, budget: int) -> str:
     """The longest start of `text` within `budget` units (astral characters count two)."""
     used = 0

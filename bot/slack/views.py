@@ -6,12 +6,26 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.integrations.contacts import Contact
 from bot.models import ApprovalRequest, Risk
-from bot.slack.actions import DENY_REASON_INPUT, Action, Block, View
+from bot.slack.actions import ANSWER_INPUT, DENY_REASON_INPUT, OPTION_INPUT, Action, Block, View
 from bot.slack.blocks import RISK_MARK, Blocks, decision_buttons, outcome_line
-from bot.slack.text import clip, code_safe, date, inline_code, mrkdwn, plain, time_left, units
+from bot.slack.messages import option_label
+from bot.slack.text import (
+    clip,
+    code_safe,
+    date,
+    inline_code,
+    mrkdwn,
+    pieces,
+    plain,
+    time_left,
+    units,
+)
 
 REASON_MAX = 2000
+ANSWER_MAX = 3000
+MODAL_OPTIONS = 100
 DIFF_CHUNK = 2900
 CHUNKS_PER_PAGE = 20
 HOME_PENDING = 15
@@ -54,27 +68,66 @@ def deny_reason(view: dict[str, Any]) -> str:
     return (value or "").strip()
 
 
+def answer_modal(contact: Contact, channel: str | None) -> dict[str, Any]:
+    """Asks for the answer to an agent's question: free text, and a choice if it offers any."""
+    options = contact.response_options[:MODAL_OPTIONS]
+    blocks: Blocks = [{"type": "section", "text": plain(contact.message)}]
+    if options:
+        blocks.append(_choice_input(options))
+    blocks.append(_answer_input(optional=bool(options)))
+    metadata = {"contact_id": contact.id, "channel": channel or ""}
+    return {
+        "type": "modal",
+        "callback_id": View.answer,
+        "private_metadata": json.dumps(metadata),
+        "title": plain("Answer the agent", 24),
+        "submit": plain("Send answer", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def _choice_input(options: list[dict[str, Any]]) -> dict[str, Any]:
+    choices = [{"text": plain(option_label(o), 75), "value": str(n)} for n, o in enumerate(options)]
+    element = {"type": "static_select", "action_id": OPTION_INPUT, "options": choices}
+    return _input(Block.answer_option, "Choose an answer", element, optional=True)
+
+
+def _answer_input(optional: bool) -> dict[str, Any]:
+    element = {"type": "plain_text_input", "action_id": ANSWER_INPUT, "multiline": True}
+    element |= {"max_length": ANSWER_MAX}
+    label = "Your answer (the agent receives it)"
+    return _input(Block.answer_text, label, element, optional=optional)
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool) -> dict[str, Any]:
+    block = {"type": "input", "block_id": block_id, "label": plain(label, 2000)}
+    return block | {"optional": optional, "element": element}
+
+
+def given_answer(view: dict[str, Any], contact: Contact) -> tuple[str, str | None]:
+    """(answer, option name) from the submitted modal; a choice alone answers with its text."""
+    values = view["state"]["values"]
+    text = (values[Block.answer_text][ANSWER_INPUT].get("value") or "").strip()
+    selected = (values.get(Block.answer_option) or {}).get(OPTION_INPUT, {}).get("selected_option")
+    if not selected or not 0 <= int(selected["value"]) < len(contact.response_options):
+        return text, None
+    option = contact.response_options[int(selected["value"])]
+    return text or str(option.get("prompt_fill") or option_label(option)), str(option["name"])
+
+
 def diff_chunks(diff: str) -> list[str]:
     """The whole diff as escaped pieces that each fit one code block."""
     chunks: list[str] = []
     current = ""
     for line in diff.splitlines() or [""]:
-        for piece in _split_line(code_safe(line)):
+        for piece in pieces(code_safe(line), DIFF_CHUNK):
             if current and units(current) + units(piece) + 1 > DIFF_CHUNK:
                 chunks.append(current)
                 current = ""
             current = f"{current}\n{piece}" if current else piece
     chunks.append(current or " ")
     return chunks
-
-
-def _split_line(line: str) -> list[str]:
-    pieces = []
-    while units(line) > DIFF_CHUNK:
-        piece = clip(line, DIFF_CHUNK, marker="") or line[0]
-        pieces.append(piece)
-        line = line[len(piece) :]
-    return [*pieces, line]
 
 
 def diff_modal(request: ApprovalRequest, page: int) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from bot.api.app import Adapter
 from bot.clock import ManualClock
 from bot.outbox import LEASE_SECONDS
 from bot.runtime import Runtime
@@ -132,28 +134,43 @@ class SlackWorld:
         return result
 
 
+WorldFactory = Callable[..., AbstractAsyncContextManager[SlackWorld]]
+
+
 @pytest.fixture
-async def world(
+def start_world(
     serve_api: ApiFactory,
     make_runtime: RuntimeFactory,
     slack_settings: Settings,
     fake_slack: FakeSlack,
     clock: ManualClock,
-    add_agent: AgentFactory,
-) -> AsyncIterator[SlackWorld]:
+) -> WorldFactory:
+    """`async with start_world(token, more=[adapters]) as world:` a fresh server on one Redis."""
+
+    @asynccontextmanager
+    async def start(token: str, more: Sequence[Adapter] = ()) -> AsyncIterator[SlackWorld]:
+        runtime = make_runtime(settings=slack_settings)
+        adapters = [slack_adapter(slack_settings), *more]
+        async with serve_api(runtime=runtime, adapters=adapters) as api:
+            yield SlackWorld(api, fake_slack, clock, token)
+
+    return start
+
+
+@pytest.fixture
+async def world(start_world: WorldFactory, add_agent: AgentFactory) -> AsyncIterator[SlackWorld]:
     _, token = await add_agent("infra-bot", owner="U0OWNER01")
-    runtime = make_runtime(settings=slack_settings)
-    async with serve_api(runtime=runtime, adapters=[slack_adapter(slack_settings)]) as api:
-        yield SlackWorld(api, fake_slack, clock, token)
+    async with start_world(token) as world:
+        yield world
 
 
-def texts_of(blocks: list[dict[str, Any]]) -> list[str]:
-    """Every text string in a block tree, for searching what a reader would see."""
+def texts_of(blocks: list[dict[str, Any]], kind: str | None = None) -> list[str]:
+    """Every text string in a block tree (or those of one `kind`: `plain_text`, `mrkdwn`)."""
     found: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
+            if isinstance(node.get("text"), str) and kind in (None, node.get("type")):
                 found.append(node["text"])
             for value in node.values():
                 walk(value)
