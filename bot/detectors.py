@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from bot import shell
 from bot.models import Risk
 
 DESTRUCTIVE_ACTION = re.compile(
@@ -13,31 +14,18 @@ DESTRUCTIVE_ACTION = re.compile(
     r"erase|revoke|force[_\-]?push|rollback)([._\-]|$)"
 )
 
-DESTRUCTIVE_COMMANDS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"\brm\s+(-[a-zA-Z]*r[a-zA-Z]*f|-[a-zA-Z]*f[a-zA-Z]*r|--recursive\s+--force)"),
-        "rm -rf",
-    ),
-    (re.compile(r"\bterraform\s+(destroy|apply\s+.*-destroy)\b"), "terraform destroy"),
-    (re.compile(r"\bkubectl\s+(delete|drain)\b"), "kubectl delete"),
-    (re.compile(r"\bhelm\s+(uninstall|delete)\b"), "helm uninstall"),
-    (
-        re.compile(r"\bgit\s+push\b.*(\s--force\b|\s-f\b|\s--force-with-lease\b|\s\+\S)"),
-        "git force push",
-    ),
-    (re.compile(r"\bgit\s+(reset\s+--hard|clean\s+-[a-zA-Z]*f)"), "git reset/clean"),
+# Text patterns for what is not a program's argv: SQL inside a client call, Redis commands.
+DESTRUCTIVE_TEXT: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"\b(drop\s+(table|database|schema|index)|truncate\s+table?)\b", re.I),
         "SQL DROP/TRUNCATE",
     ),
     (re.compile(r"\bdelete\s+from\b", re.I), "SQL DELETE"),
-    (re.compile(r"\baws\s+\S+\s+(delete|terminate|remove|deregister)-[\w-]+"), "aws delete"),
-    (re.compile(r"\bgcloud\s+.*\bdelete\b"), "gcloud delete"),
-    (re.compile(r"\baz\s+.*\bdelete\b"), "az delete"),
-    (re.compile(r"\b(mkfs(\.\w+)?|dd\s+if=|shred)\b"), "disk overwrite"),
-    (re.compile(r"\bdocker\s+(system\s+prune|volume\s+rm|rm\s+-f)"), "docker removal"),
-    (re.compile(r"\b(redis-cli\b.*\bflushall|flushdb)\b", re.I), "Redis FLUSH"),
+    (re.compile(r"\b(flushall|flushdb)\b", re.I), "Redis FLUSH"),
 ]
+
+# Characters that make text display differently from what runs (bidi overrides, zero-width).
+HIDDEN = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 DESTRUCTIVE_DIFF: list[tuple[re.Pattern[str], str]] = [
     (
@@ -68,7 +56,9 @@ def destructive_findings(action: str, command: str, diff: str) -> list[Finding]:
     verb = DESTRUCTIVE_ACTION.search(action)
     if verb:
         found.append(Finding(Risk.high, f"destructive verb in action: {verb.group(2)}"))
-    for pattern, label in DESTRUCTIVE_COMMANDS:
+    for label in shell.destructive_tools(command):
+        found.append(Finding(Risk.high, f"destructive command: {label}"))
+    for pattern, label in DESTRUCTIVE_TEXT:
         if pattern.search(command):
             found.append(Finding(Risk.high, f"destructive command: {label}"))
     for pattern, label in DESTRUCTIVE_DIFF:
@@ -113,3 +103,10 @@ def combine(findings: list[Finding], *, production: bool) -> list[Finding]:
     if production and destructive:
         return [*findings, Finding(Risk.critical, "destructive change in production")]
     return findings
+
+
+def hidden_text_findings(*texts: str) -> list[Finding]:
+    """Invisible or direction-changing characters: what approvers read may not be what runs."""
+    if any(HIDDEN.search(t) for t in texts):
+        return [Finding(Risk.high, "hidden or direction-changing characters in command or diff")]
+    return []

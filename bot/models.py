@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -68,8 +69,21 @@ def _utf8_size(limit: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _visible(multiline: bool) -> AfterValidator:
+    """Refuse control and invisible characters: an approver must see exactly what is there."""
+    allowed = {"\n", "\t"} if multiline else set()
+
+    def check(value: str) -> str:
+        for char in value:
+            if unicodedata.category(char) in ("Cc", "Cf") and char not in allowed:
+                raise ValueError(f"contains a control or invisible character (U+{ord(char):04X})")
+        return value
+
+    return AfterValidator(check)
+
+
 SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")]
-ShortText = Annotated[str, Field(max_length=500)]
+ShortText = Annotated[str, Field(max_length=500), _visible(multiline=False)]
 Permission = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -94,16 +108,21 @@ class RequestIn(BaseModel):
         max_length=128,
         description="Dotted verb such as `environment.recreate`.",
     )
-    summary: str = Field(min_length=1, max_length=300)
+    summary: Annotated[str, _visible(multiline=False)] = Field(min_length=1, max_length=300)
     resource: ShortText = ""
-    environment: Annotated[str, Field(max_length=64)] = ""
+    environment: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^([a-z0-9][a-z0-9_.\-]*)?$",
+        description="Lower-case name such as `prod` or `prod-cn-north-1`.",
+    )
     command: (
         Annotated[str, _utf8_size(MAX_COMMAND_BYTES)]
         | list[Annotated[str, Field(max_length=MAX_COMMAND_BYTES)]]
     ) = Field(default="", description="The exact command: a shell string or an argv list.")
     diff: Annotated[str, _utf8_size(MAX_DIFF_BYTES)] = ""
     scope: Scope = Field(default_factory=Scope)
-    justification: Annotated[str, Field(max_length=4000)] = ""
+    justification: Annotated[str, Field(max_length=4000), _visible(multiline=True)] = ""
     on_behalf_of: SlackUserId | None = None
     ttl_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
     callback_url: AnyHttpUrl | None = None

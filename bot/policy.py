@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from bot import detectors
+from bot import detectors, shell
 from bot.errors import ConfigError
 from bot.models import PolicyDecision, RequestIn, Risk
 
@@ -63,13 +63,16 @@ class Match(_Strict):
     agent: Globs = Field(default_factory=lambda: ["*"])
 
     def matches(self, request: RequestIn, agent: str) -> bool:
+        """Globs compare case-insensitively: `PROD` is no way around a rule for `prod`."""
         pairs = [
             (request.action, self.action),
             (request.environment, self.environment),
             (request.resource, self.resource),
             (agent, self.agent),
         ]
-        return all(any(fnmatchcase(value, g) for g in globs) for value, globs in pairs)
+        return all(
+            any(fnmatchcase(value.lower(), g.lower()) for g in globs) for value, globs in pairs
+        )
 
 
 class Defaults(_Strict):
@@ -93,6 +96,10 @@ class Rule(_Strict):
     escalate_after: Duration | None = None
     escalation_channel: str | None = None
     auto_approve: bool = False
+    commands: list[str] = Field(
+        default_factory=list,
+        description="globs of the only commands auto_approve may approve (e.g. 'kubectl get *')",
+    )
     deny: str | None = Field(default=None, description="Forbid the action, with this reason")
 
     @model_validator(mode="after")
@@ -161,7 +168,12 @@ class Policy:
         if request.risk_hint and request.risk_hint.rank > risk.rank:
             risk = request.risk_hint
             reasons.append(f"agent rated it {request.risk_hint}")
-        return self._decision(rule, risk, reasons)
+        decision = self._decision(rule, risk, reasons)
+        if decision.auto_approve and not _auto_approvable(rule, request):
+            why = "not approved automatically: its command or diff is not allowlisted"
+            update = {"auto_approve": False, "risk_reasons": [*decision.risk_reasons, why]}
+            decision = decision.model_copy(update=update)
+        return decision
 
     def _match(self, request: RequestIn, agent: str) -> Rule | None:
         return next((r for r in self.config.rules if r.match.matches(request, agent)), None)
@@ -173,6 +185,7 @@ class Policy:
             *detectors.destructive_findings(request.action, command, request.diff),
             *detectors.scope_findings(request.scope.permissions, request.scope.resources),
             *detectors.environment_findings(request.environment, production),
+            *detectors.hidden_text_findings(command, request.diff),
         ]
         is_prod = bool(detectors.environment_findings(request.environment, production))
         return detectors.combine(found, production=is_prod)
@@ -215,6 +228,17 @@ class Policy:
     def _fail_closed(self) -> PolicyDecision:
         decision = self._decision(None, Risk.critical, ["policy evaluation failed: critical"])
         return decision.model_copy(update={"rule": "(error)"})
+
+
+def _auto_approvable(rule: Rule | None, request: RequestIn) -> bool:
+    """Policy approves alone only what it can read: no diff, and no command or an allowlisted
+    single command (no shell operators, substitutions or redirections)."""
+    command = detectors.command_text(request.command)
+    if request.diff or rule is None:
+        return False
+    if not command:
+        return True
+    return shell.is_plain(command) and any(fnmatchcase(command, g) for g in rule.commands)
 
 
 def load_config(path: Path) -> PolicyConfig:

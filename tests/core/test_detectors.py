@@ -75,3 +75,39 @@ def test_production_plus_destructive_is_critical() -> None:
     combined = detectors.combine(found, production=True)
     assert combined[-1] == detectors.Finding(Risk.critical, "destructive change in production")
     assert detectors.combine(found, production=False) == found
+
+
+@pytest.mark.parametrize(
+    ("command", "label"),
+    [
+        ("rm -r -f /", "rm -rf"),
+        ("rm --force --recursive /srv", "rm -rf"),
+        ("sudo rm -Rf /srv", "rm -rf"),
+        ("kubectl -n prod delete deployment api", "kubectl delete"),
+        ("helm -n prod uninstall api", "helm uninstall"),
+        ("aws --region us-east-1 ec2 terminate-instances --instance-ids i-1", "aws delete"),
+        ("env AWS_PROFILE=prod aws s3 rm s3://bucket --recursive", "aws delete"),
+        ("cd infra && terraform destroy -auto-approve", "terraform destroy"),
+        ("bash -c 'kubectl delete ns payments'", "kubectl delete"),
+        ("echo $(git push origin +main)", "git force push"),
+        ("git reset --hard HEAD~3", "git reset --hard / clean -f"),
+        ("mkfs.ext4 /dev/sdb1", "disk overwrite"),
+        ("dd if=/dev/zero of=/dev/sda", "disk overwrite"),
+    ],
+)
+def test_spelling_does_not_hide_a_destructive_command(command: str, label: str) -> None:
+    reasons = [f.reason for f in detectors.destructive_findings("files.read", command, "")]
+    assert f"destructive command: {label}" in reasons
+
+
+@pytest.mark.parametrize(
+    "command", ["rm -r build/", "kubectl get pods", "git push origin main", "ls -la", "dd --help"]
+)
+def test_similar_harmless_commands(command: str) -> None:
+    assert detectors.destructive_findings("files.read", command, "") == []
+
+
+def test_hidden_characters_raise_risk() -> None:
+    [finding] = detectors.hidden_text_findings("ls \u202eFDP.exe", "")
+    assert finding.risk is Risk.high
+    assert detectors.hidden_text_findings("ls -la", "+ plain diff") == []

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bot.errors import ConfigError
 from bot.models import RequestIn, Risk
@@ -182,3 +183,76 @@ def test_missing_policy_file(tmp_path: Path) -> None:
 )
 def test_durations(value: object, seconds: int) -> None:
     assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "rm -r -f /",
+        "kubectl -n prod delete deployment api",
+        "cat a; rm x",
+        "cat $(whoami)",
+        "tail -f app.log",
+        "kubectl get pods > /tmp/x",
+    ],
+)
+def test_auto_approve_only_allowlisted_plain_commands(command: str) -> None:
+    policy = make_policy(
+        [
+            {
+                "name": "reads",
+                "match": {"action": "*.read"},
+                "risk": "low",
+                "auto_approve": True,
+                "commands": ["kubectl get *", "cat *"],
+            }
+        ]
+    )
+    decision = policy.evaluate(request(action="files.read", command=command), "b")
+    assert decision.auto_approve is False
+    assert decision.required_approvals >= 1
+
+
+def test_auto_approve_allowlisted_command_and_no_command() -> None:
+    policy = make_policy(
+        [
+            {
+                "name": "reads",
+                "match": {"action": "*.read"},
+                "risk": "low",
+                "auto_approve": True,
+                "commands": ["kubectl get *"],
+            }
+        ]
+    )
+    assert policy.evaluate(
+        request(action="pods.read", command="kubectl get pods"), "b"
+    ).auto_approve
+    assert policy.evaluate(request(action="pods.read"), "b").auto_approve
+    with_diff = policy.evaluate(request(action="pods.read", diff="+x"), "b")
+    assert with_diff.auto_approve is False
+    assert "not approved automatically" in with_diff.risk_reasons[-1]
+
+
+def test_rule_globs_ignore_case(policy: Policy) -> None:
+    rule = make_policy(
+        [{"name": "prod-db", "match": {"resource": "db/*"}, "risk": "high"}, {"name": "rest"}]
+    )
+    assert rule.evaluate(request(resource="DB/users"), "b").rule == "prod-db"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"environment": "PROD"}, "environment"),
+        ({"environment": "prod "}, "environment"),
+        ({"environment": "prod\u200b"}, "environment"),
+        ({"resource": "db/users\u202e"}, "resource"),
+        ({"summary": "Deploy\u200b api"}, "summary"),
+        ({"summary": "line\nbreak"}, "summary"),
+    ],
+)
+def test_look_alike_values_are_refused(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        request(**fields)
+    assert refused.value.errors()[0]["loc"][0] == field
