@@ -19,7 +19,7 @@ from bot.slack.actions import Action
 from bot.slack.adapter import slack_adapter
 from tests.conftest import AgentFactory, Api, ApiFactory, RuntimeFactory
 from tests.support.fake_slack import FakeSlack, Message
-from tests.support.slack_signing import SlackSender
+from tests.support.slack_signing import SlackSender, block_action
 
 SECRET = "test-signing-secret"
 ONCALL = ["U0ALICE01", "U0BOB0002", "U0CAROL03"]
@@ -109,6 +109,19 @@ class SlackWorld:
         ]
         assert len(cards) == 1, f"expected one card for {request_id}, found {len(cards)}"
         return cards[0]
+
+    def payload_of_click(
+        self, card: Message, user: str, action: Action, request_id: str
+    ) -> dict[str, Any]:
+        """What Slack sends when `user` clicks `action` on `card` (for tests that deliver it)."""
+        return block_action(
+            user,
+            action,
+            request_id,
+            channel=card.channel,
+            ts=card.ts,
+            response_url=self.slack.response_url(),
+        )
 
     async def click(self, user: str, action: Action, request_id: str) -> None:
         card = await self.card(request_id)

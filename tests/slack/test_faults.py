@@ -8,7 +8,6 @@ import pytest
 
 from bot.slack.actions import Action
 from tests.slack.conftest import SlackWorld, has_buttons, visible
-from tests.support.slack_signing import block_action
 
 
 @pytest.mark.parametrize(
@@ -20,14 +19,7 @@ async def test_bad_signature_is_401_and_nothing_happens(world: SlackWorld, tampe
     request = await world.submit()
     card = await world.card(request["id"])
     calls_before = len(world.slack.calls)
-    payload = block_action(
-        "U0ALICE01",
-        Action.approve,
-        request["id"],
-        channel=card.channel,
-        ts=card.ts,
-        response_url=world.slack.response_url(),
-    )
+    payload = world.payload_of_click(card, "U0ALICE01", Action.approve, request["id"])
     response = await world.sender.interact(payload, **tamper)
     assert response.status_code == 401
     command = await world.sender.command("U0MGR0001", "stats", **tamper)
@@ -41,14 +33,7 @@ async def test_bad_signature_is_401_and_nothing_happens(world: SlackWorld, tampe
 async def test_retried_and_replayed_deliveries_count_once(world: SlackWorld) -> None:
     request = await world.submit()
     card = await world.card(request["id"])
-    payload = block_action(
-        "U0ALICE01",
-        Action.approve,
-        request["id"],
-        channel=card.channel,
-        ts=card.ts,
-        response_url=world.slack.response_url(),
-    )
+    payload = world.payload_of_click(card, "U0ALICE01", Action.approve, request["id"])
     for retry in (None, 1, 2):
         response = await world.sender.interact(payload, retry_num=retry)
         assert response.status_code == 200

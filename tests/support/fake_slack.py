@@ -5,10 +5,17 @@ uses, keeps the messages it was sent (so a test can read the card as it stands),
 blocks against Block Kit's limits (answering `invalid_blocks` as Slack does), and can be told
 to fail: `fake.fail("chat.postMessage", status=429, retry_after=7, times=2)`.
 
+It also plays Slack's side of Socket Mode: `apps.connections.open` hands out a `ws://` URL of
+this server, which greets each connection with `hello`, and `send_envelope` pushes what Slack
+would (an `interactive` payload, a `slash_commands` form, an `events_api` event); the app's
+acks are kept by envelope id.
+
     async with FakeSlack() as slack:
         slack.usergroups["S0ONCALL1"] = ["U0GROUP01"]
         ...
-        card = await slack.wait_for_call("chat.postMessage")
+        posted = await slack.wait_until(lambda: slack.calls_to("chat.postMessage"))
+        envelope = await slack.send_envelope("interactive", block_action(...))
+        ack = await slack.ack_of(envelope)
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.support.redis_server import free_port
 
@@ -36,6 +43,7 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    authorization: str = ""  # the token the caller sent, as `Bearer …`
 
     @property
     def ok(self) -> bool:
@@ -70,6 +78,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id; homes by "home:<user>"
         self._failures: dict[str, list[Failure]] = {}
+        self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
+        self.acks: dict[str, dict[str, Any]] = {}  # Socket Mode acks by envelope id
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -88,12 +98,15 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for socket in list(self.sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -147,7 +160,8 @@ class FakeSlack:
             return self._answer_failure(method, args, failure)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
-        self.calls.append(Call(method, args, 200, body))
+        auth = request.headers.get("Authorization", "")
+        self.calls.append(Call(method, args, 200, body, auth))
         return web.json_response(body)
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -155,6 +169,50 @@ class FakeSlack:
         self.responses.append(body)
         self.calls.append(Call("response_url", body, 200, {"ok": True}))
         return web.json_response({"ok": True})
+
+    # --- Socket Mode -------------------------------------------------------------------------
+
+    async def send_envelope(
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
+    ) -> str:
+        """Push one envelope to the app's newest connection (waiting for one); its id."""
+        socket = await self.wait_until(lambda: self.sockets[-1] if self.sockets else None)
+        envelope_id = f"env-{next(self._seq)}"
+        await socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+            }
+        )
+        return envelope_id
+
+    async def ack_of(self, envelope_id: str) -> dict[str, Any]:
+        """The app's ack of an envelope, once it arrived."""
+        ack: dict[str, Any] = await self.wait_until(lambda: self.acks.get(envelope_id))
+        return ack
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()  # answers the client's pings itself
+        await socket.prepare(request)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets) + 1,
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0TEST"},
+            }
+        )
+        self.sockets.append(socket)
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    ack = json.loads(message.data)
+                    self.acks[str(ack.get("envelope_id"))] = ack
+        finally:
+            self.sockets.remove(socket)
+        return socket
 
     def _next_failure(self, method: str) -> Failure | None:
         queue = self._failures.get(method) or []
@@ -174,6 +232,9 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": f.error}, status=f.status, headers=headers)
 
     # --- Web API methods ---------------------------------------------------------------------
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={next(self._seq)}"}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user_id": "U0BOT0001", "bot_id": "B0BOT0001", "team_id": "T0TEST"}

@@ -94,6 +94,22 @@ def view_submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> 
     }
 
 
+def slash_command(user: str, text: str, *, channel: str, response_url: str) -> dict[str, str]:
+    """The fields of `/countersign <text>` typed by `user` in `channel`."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T0TEST",
+        "channel_id": channel,
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/countersign",
+        "text": text,
+        "api_app_id": "A0TEST",
+        "response_url": response_url,
+        "trigger_id": trigger_id(),
+    }
+
+
 class SlackSender:
     """Sends signed Slack requests to a running Countersign over HTTP."""
 
@@ -135,18 +151,7 @@ class SlackSender:
         self, user: str, text: str, *, channel: str = "C0GENERAL", **options: Any
     ) -> httpx.Response:
         """`/countersign <text>` typed by `user` in `channel`."""
-        form = {
-            "token": "legacy-verification-token",
-            "team_id": "T0TEST",
-            "channel_id": channel,
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/countersign",
-            "text": text,
-            "api_app_id": "A0TEST",
-            "response_url": self.response_url,
-            "trigger_id": trigger_id(),
-        }
+        form = slash_command(user, text, channel=channel, response_url=self.response_url)
         return await self.send(
             urlencode(form).encode(), "application/x-www-form-urlencoded", **options
         )
