@@ -48,40 +48,49 @@ def entry_hash(prev: str, data: str) -> str:
     return hashlib.sha256(f"{prev}\n{data}".encode()).hexdigest()
 
 
+class ChainChecker:
+    """Checks entries one at a time, oldest first, so any log fits in constant memory."""
+
+    def __init__(self) -> None:
+        self.prev = ""  # hash the next entry must link to
+        self.count = 0
+        self._before: AuditEntry | None = None  # the entry checked last
+        self._before_prev = ""  # the hash that entry linked to
+
+    def feed(self, entry: AuditEntry) -> Verdict | None:
+        """None while the chain holds; the verdict naming the first bad entry otherwise."""
+        if entry.prev != self.prev:
+            return self._broken_link(entry)
+        if entry_hash(entry.prev, entry.data) != entry.hash:
+            return Verdict(
+                False, self.count, entry.stream_id, "its content does not match its hash"
+            )
+        self._before, self._before_prev = entry, self.prev
+        self.prev, self.count = entry.hash, self.count + 1
+        return None
+
+    def finish(self, head: str | None) -> Verdict:
+        if (head or "") != self.prev:
+            return Verdict(False, self.count, "(end)", "the newest entries were removed")
+        return Verdict(True, self.count)
+
+    def _broken_link(self, entry: AuditEntry) -> Verdict:
+        """Name the culprit: an entry slipped in before this one, or entries removed before it."""
+        before = self._before
+        if before is not None and entry.prev == self._before_prev:
+            why = "it was inserted: the entry after it links to the one before it"
+            return Verdict(False, self.count - 1, before.stream_id, why)
+        why = "its prev does not match the entry before it (an entry was removed)"
+        return Verdict(False, self.count, entry.stream_id, why)
+
+
 def verify_chain(entries: Iterable[AuditEntry], head: str | None) -> Verdict:
     """Check a sequence of entries, oldest first, against the expected head hash."""
-    prev, count = "", 0
-    before: AuditEntry | None = None  # the entry checked last
-    before_prev = ""  # the hash that entry should have linked to
+    checker = ChainChecker()
     for entry in entries:
-        if entry.prev != prev:
-            return _broken_link(entry, before, before_prev, count)
-        if entry_hash(entry.prev, entry.data) != entry.hash:
-            return Verdict(False, count, entry.stream_id, "its content does not match its hash")
-        before, before_prev = entry, prev
-        prev, count = entry.hash, count + 1
-    if (head or "") != prev:
-        return Verdict(False, count, "(end)", "the newest entries were removed")
-    return Verdict(True, count)
-
-
-def _broken_link(
-    entry: AuditEntry, before: AuditEntry | None, before_prev: str, count: int
-) -> Verdict:
-    """Name the culprit: an entry slipped in before this one, or entries removed before it."""
-    if before is not None and entry.prev == before_prev:
-        return Verdict(
-            False,
-            count - 1,
-            before.stream_id,
-            "it was inserted: the entry after it links to the one before it",
-        )
-    return Verdict(
-        False,
-        count,
-        entry.stream_id,
-        "its prev does not match the entry before it (an entry was removed)",
-    )
+        if verdict := checker.feed(entry):
+            return verdict
+    return checker.finish(head)
 
 
 class AuditLog:
@@ -100,13 +109,25 @@ class AuditLog:
             cursor = "(" + _text(rows[-1][0])
 
     async def for_request(self, request_id: str) -> list[dict[str, Any]]:
-        """Audit entries of one request (a scan; for the console and `show`)."""
-        return [e.fields async for e in self.entries() if e.fields["request_id"] == request_id]
+        """Audit entries of one request, found through its own list of stream ids."""
+        ids = await self.redis.lrange(self.keys.request_audit(request_id), 0, -1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream_id in ids:
+                pipe.xrange(self.keys.audit, min=stream_id, max=stream_id)
+            rows = await pipe.execute()
+        return [_entry(sid, raw or {}).fields for found in rows for sid, raw in found]
 
     async def verify(self) -> Verdict:
-        head = await self.redis.get(self.keys.audit_head)
-        entries = [e async for e in self.entries()]
-        return verify_chain(entries, _text(head) if head else None)
+        """Walk the chain up to the head read first; entries appended meanwhile are not judged."""
+        raw_head = await self.redis.get(self.keys.audit_head)
+        head = _text(raw_head) if raw_head else None
+        checker = ChainChecker()
+        async for entry in self.entries():
+            if verdict := checker.feed(entry):
+                return verdict
+            if entry.hash == head:
+                return checker.finish(head)
+        return checker.finish(head)
 
 
 def _text(value: Any) -> str:

@@ -69,6 +69,10 @@ class Keys:
     def audit_head(self) -> str:
         return f"{self.prefix}audit:head"
 
+    # Stream ids of one request's audit entries, so its timeline needs no scan of the log.
+    def request_audit(self, request_id: str) -> str:
+        return f"{self.prefix}req:{request_id}:audit"
+
     # Pub/sub channels: decisions (wakes long-polls on every replica) and new outbox jobs.
     @property
     def decided_channel(self) -> str:
@@ -130,6 +134,7 @@ local K = {{
   by_voter = function(u) return P .. 'idx:voter:' .. u end,
   audit = P .. 'audit',
   audit_head = P .. 'audit:head',
+  request_audit = function(id) return P .. 'req:' .. id .. ':audit' end,
   decided_channel = P .. 'decided',
   jobs_channel = P .. 'jobs',
   outbox = function(s) return P .. 'outbox:' .. s end,

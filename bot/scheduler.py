@@ -79,3 +79,6 @@ class Scheduler:
             except RedisError as exc:
                 log.warning("outbox delivery paused: %s", exc)
                 await asyncio.sleep(self.interval)
+            except Exception:  # a bug must not end delivery for good; its jobs stay queued
+                log.exception("outbox delivery failed; trying again")
+                await asyncio.sleep(self.interval)

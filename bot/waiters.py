@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Waiters:
         while True:
             try:
                 await self._subscribe_and_dispatch()
-            except (RedisConnectionError, OSError) as exc:
+            except (RedisError, OSError) as exc:  # any of them would end the listener
                 log.warning("decision channel lost (%s); resubscribing", exc)
                 self._wake_all()  # waiters re-read state rather than miss a decision
                 await asyncio.sleep(0.5)

@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
+from redis.exceptions import ReadOnlyError as RedisReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -71,7 +73,7 @@ async def on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_storage(request: Request, exc: Exception) -> JSONResponse:
-    """Redis unreachable: say "try again" (503), not "server bug" (500)."""
+    """Redis unreachable, failing over (read-only replica) or full: "try again" (503), not 500."""
     message = "Storage is unavailable; retry shortly (with the same Idempotency-Key)."
     return JSONResponse(
         error_body("unavailable", message), status_code=503, headers={"Retry-After": "1"}
@@ -81,6 +83,8 @@ async def on_storage(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RedisConnectionError, on_storage)
     app.add_exception_handler(RedisTimeoutError, on_storage)
+    app.add_exception_handler(RedisReadOnlyError, on_storage)
+    app.add_exception_handler(RedisOutOfMemoryError, on_storage)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(CountersignError, on_domain)
     app.add_exception_handler(StarletteHTTPException, on_http)

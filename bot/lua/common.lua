@@ -9,8 +9,9 @@ local function audit(event, request_id, actor, now, fields)
   local data = cjson.encode(fields)
   local prev = redis.call('GET', K.audit_head) or ''
   local hash = sha256(prev .. '\n' .. data)
-  redis.call('XADD', K.audit, '*', 'prev', prev, 'data', data, 'hash', hash)
+  local stream_id = redis.call('XADD', K.audit, '*', 'prev', prev, 'data', data, 'hash', hash)
   redis.call('SET', K.audit_head, hash)
+  redis.call('RPUSH', K.request_audit(request_id), stream_id)
   return hash
 end
 
