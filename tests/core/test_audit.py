@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -173,3 +174,20 @@ async def make_store_history(store: Store) -> list[str]:
         await store.vote(new.id, "U0ALICE01", True, "", now, [])
         ids.append(new.id)
     return ids
+
+
+async def test_verify_while_the_log_grows_stays_intact(runtime: Runtime) -> None:
+    async def writer() -> None:
+        for _ in range(10):
+            await make_history(runtime)
+
+    async def verifier() -> list[bool]:
+        verdicts = []
+        for _ in range(30):
+            verdicts.append((await runtime.audit.verify()).intact)
+            await asyncio.sleep(0)
+        return verdicts
+
+    _, verdicts = await asyncio.gather(writer(), verifier())
+    assert all(verdicts)
+    assert (await runtime.audit.verify()).entries == 90
