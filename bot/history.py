@@ -48,28 +48,40 @@ class InvalidCursor(CountersignError):
 class InvalidTime(CountersignError):
     code = "invalid_time"
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, problem: str = "") -> None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
         super().__init__(
-            f"Time {text!r} is neither ISO 8601 (2026-01-31, 2026-01-31T08:00:00Z) "
+            problem.format(shown=shown)
+            or f"Time {shown!r} is neither ISO 8601 (2026-01-31, 2026-01-31T08:00:00Z) "
             "nor an age such as 90m, 12h, 30d or 2w."
         )
         self.text = text
 
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_AGE_DAYS = 36500  # a century: older than any record, and far inside what datetime holds
+_TOO_OLD = f"Age {{shown!r}} is too long: ages go back at most {MAX_AGE_DAYS}d."
 
 
 def parse_moment(text: str, now: datetime) -> datetime:
     """An ISO 8601 date or time (UTC unless it says otherwise), or an age before `now`."""
     text = text.strip()
+    try:
+        return _moment(text, now)
+    except (ValueError, OverflowError):  # not a time, or one outside what datetime can hold
+        raise InvalidTime(text) from None
+
+
+def _moment(text: str, now: datetime) -> datetime:
     number, unit = text[:-1], text[-1:].lower()
     if number.isdigit() and unit in _AGE_UNITS:
+        if len(number) > 9 or int(number) * _AGE_UNITS[unit] > MAX_AGE_DAYS * 86400:
+            raise InvalidTime(text, _TOO_OLD)
         return now - timedelta(seconds=int(number) * _AGE_UNITS[unit])
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidTime(text) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(text)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment.astimezone(UTC)  # OverflowError for a time UTC cannot hold (year 1 at +01:00)
+    return moment
 
 
 class HistoryFilter(BaseModel):

@@ -80,7 +80,7 @@ async def history_page(request: Request, console: ConsoleDep, session: ViewerDep
         filter = _filter(console, values)
         page = await history.query(console.runtime.store, filter, cursor, PAGE_SIZE)
     except (CountersignError, ValueError) as exc:
-        return console.page(
+        refused = console.page(
             request,
             session,
             "history.html",
@@ -93,6 +93,8 @@ async def history_page(request: Request, console: ConsoleDep, session: ViewerDep
             next_url="",
             first_page=True,
         )
+        refused.status_code = 400
+        return refused
     query = {k: v for k, v in values.items() if v}
     next_url = f"/history?{urlencode({**query, 'cursor': page.next_cursor})}"
     return console.page(

@@ -110,6 +110,17 @@ async def test_pending_history_and_dashboard(console: ConsoleFactory) -> None:
     assert "100.0%" in dashboard  # the one finished request was denied
 
 
+async def test_history_times_out_of_range_are_refused(console: ConsoleFactory) -> None:
+    async with console() as c:
+        client = await c.signed_in()
+        for since, problem in [("999999d", "at most 36500d"), ("0001-01-01T00:00+01:00", "ISO")]:
+            page = await client.get("/history", params={"since": since})
+            assert page.status_code == 400 and problem in page.text
+            download = await client.get("/history.csv", params={"until": since})
+            assert download.status_code == 400 and problem in download.json()["error"]["message"]
+        await client.aclose()
+
+
 async def test_trusted_sso_header_signs_in(console: ConsoleFactory) -> None:
     async with console(COUNTERSIGN_SSO_HEADER="X-Forwarded-Email") as c:
         client = c.api.client

@@ -96,6 +96,33 @@ async def test_json_pages_and_bad_parameters(
             assert bad.status_code in (400, 422) and bad.json()["error"]["code"] == code
 
 
+OUT_OF_RANGE_TIMES = {
+    "999999d": "at most 36500d",
+    "99999999999999999999w": "at most 36500d",
+    "0001-01-01T00:00:00+01:00": "neither ISO 8601",
+    "9999-12-31T23:59:59-01:00": "neither ISO 8601",
+}
+
+
+async def test_times_out_of_range_are_a_400_naming_the_problem(
+    serve_api: ApiFactory, add_agent: AgentFactory
+) -> None:
+    token = await auditor_token(add_agent)
+    async with serve_api() as api:
+        for text, problem in OUT_OF_RANGE_TIMES.items():
+            for path, params in [
+                ("/v1/history", {"since": text}),
+                ("/v1/history", {"until": text, "format": "csv"}),
+                ("/v1/stats", {"since": text}),
+                ("/v1/stats", {"until": text}),
+                ("/v1/audit/entries", {"since": text}),
+            ]:
+                response = await api.client.get(path, params=params, headers=api.auth(token))
+                error = response.json()["error"]
+                assert response.status_code == 400, (path, text, response.text)
+                assert error["code"] == "invalid_time" and problem in error["message"]
+
+
 async def get(api: Api, token: str, **params: Any) -> Any:
     response = await api.client.get("/v1/history", params=params, headers=api.auth(token))
     assert response.status_code < 500, response.text

@@ -99,6 +99,17 @@ async def test_history_rejects_unknown_filters(world: SlackWorld) -> None:
     assert said.startswith("Unknown filter `colour`. Filters: `agent:`")
 
 
+async def test_history_and_stats_refuse_times_out_of_range(world: SlackWorld) -> None:
+    commands = {
+        "history since:999999d": "at most 36500d",
+        "stats until:0001-01-01T00:00+01:00": "ISO 8601",
+    }
+    for count, (text, problem) in enumerate(commands.items(), start=1):
+        assert (await world.sender.command(AUDITOR, text)).status_code == 200
+        said = (await world.ephemeral_for(AUDITOR, count))[-1]
+        assert problem in said, said
+
+
 async def test_stats_counts_outcomes_and_times_to_decision(world: SlackWorld) -> None:
     for seconds in (60, 120, 300):
         request = await world.submit(DEPLOY)
