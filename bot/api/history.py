@@ -15,9 +15,10 @@ from bot import history
 from bot.api.auth import AuditorDep, RuntimeDep
 from bot.evidence import evidence_lines
 from bot.exports import csv_lines, jsonl_lines
-from bot.history import HistoryFilter, HistoryPage, Stats, parse_moment
+from bot.history import HistoryFilter, HistoryPage, parse_moment
 from bot.models import Risk, Status
 from bot.runtime import Runtime
+from bot.stats import Stats, stats
 
 router = APIRouter(prefix="/v1", tags=["history"])
 
@@ -102,9 +103,7 @@ async def get_stats(
     auditor: AuditorDep, runtime: RuntimeDep, since: TimeText = None, until: TimeText = None
 ) -> Stats:
     """Counts, rates and time to decision over the requests created in [since, until)."""
-    return await history.stats(
-        runtime.store, parse_time(runtime, since), parse_time(runtime, until)
-    )
+    return await stats(runtime.store, parse_time(runtime, since), parse_time(runtime, until))
 
 
 class AuditVerdict(BaseModel):

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import Commands, remote
-from bot.history import human_duration
 from bot.models import Risk, Status
 from bot.settings import Settings
+from bot.stats import human_duration
 
 TABLE_COLUMNS = ("created_at", "id", "agent", "action", "risk", "status", "approvers", "took")
 

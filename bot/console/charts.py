@@ -1,6 +1,6 @@
 """Charts drawn on the server as inline SVG: no script, readable at any width.
 
-Each function takes figures from `bot.history.Stats` and returns SVG markup; every label that
+Each function takes figures from `bot.stats.Stats` and returns SVG markup; every label that
 could come from an agent is escaped.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from bot.history import AgentStats, DecisionBucket
+from bot.stats import AgentStats, DecisionBucket
 
 OUTCOME_COLOURS = {
     "approved": "#2e7d32",

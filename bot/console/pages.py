@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from bot import history
+from bot import history, stats
 from bot.api.history import Format, export_response, history_filter
 from bot.console import charts
 from bot.console.web import Console, ConsoleDep, ViewerDep
@@ -151,15 +151,15 @@ async def dashboard(
     """Figures and charts for a period."""
     period = period if period in PERIODS else "30d"
     since = None if period == "all" else history.parse_moment(period, console.now())
-    stats = await history.stats(console.runtime.store, since)
+    figures = await stats.stats(console.runtime.store, since)
     return console.page(
         request,
         session,
         "dashboard.html",
-        stats=stats,
+        stats=figures,
         period=period,
         periods=PERIODS,
-        per_day=charts.requests_per_day(stats.per_day),
-        decision_times=charts.decision_times(stats.decision_histogram),
-        agents=charts.agents(stats.agents),
+        per_day=charts.requests_per_day(figures.per_day),
+        decision_times=charts.decision_times(figures.decision_histogram),
+        agents=charts.agents(figures.agents),
     )

@@ -12,7 +12,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import BashLexer, DiffLexer, JsonLexer, TextLexer
 
-from bot.history import human_duration
+from bot.stats import human_duration
 
 LEXERS: dict[str, type[Lexer]] = {
     "diff": DiffLexer,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot import history
+from bot import history, stats
 from bot.directory import Directory, DirectoryUnavailable
 from bot.errors import CountersignError, Forbidden
 from bot.service import ApprovalService
@@ -93,7 +93,7 @@ class Commands:
         window = parse_filter(args, self.service)
         if window.model_dump(exclude={"since", "until"}, exclude_none=True):
             raise UsageError("`stats` takes only `since:` and `until:`.")
-        figures = await history.stats(self.service.store, since=window.since, until=window.until)
+        figures = await stats.stats(self.service.store, since=window.since, until=window.until)
         return reports.reply(reports.stats_blocks(figures, _described(args)), "Countersign stats")
 
     async def _require_auditor(self, user: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.history import Stats
 from bot.models import ApprovalRequest, Status
 from bot.slack.actions import Action
 from bot.slack.blocks import OUTCOME_MARK, RISK_MARK, Blocks
 from bot.slack.text import date, inline_code, mrkdwn, plain, time_left
+from bot.stats import Stats
 
 HELP = """*`/countersign` commands* (replies only you can see)
 • `pending`: requests you may approve or deny now

@@ -7,7 +7,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from bot import history
+from bot import stats
 from bot.models import Status
 from tests.history.conftest import History, HistoryFactory, Record
 
@@ -47,24 +47,26 @@ def expected_stats(records: list[Record]) -> dict[str, Any]:
 
 
 async def check(made: History, records: list[Record], **window: Any) -> None:
-    stats = await history.stats(made.runtime.store, **window)
+    figures = await stats.stats(made.runtime.store, **window)
     want = expected_stats(records)
-    assert stats.total == want["total"]
-    assert stats.by_outcome == want["by_outcome"]
-    assert {k: v for k, v in stats.by_risk.items() if v} == want["by_risk"]
-    assert stats.approval_rate == want["approval_rate"]
-    assert stats.denial_rate == want["denial_rate"]
-    assert stats.expiry_rate == want["expiry_rate"]
-    assert stats.median_seconds_to_decision == want["median"]
-    assert stats.p90_seconds_to_decision == want["p90"]
-    assert sum(b.count for b in stats.decision_histogram) == want["decisions"]
-    assert {a.agent: (a.total, a.denied) for a in stats.agents} == want["agents"]
-    assert [a.total for a in stats.agents] == sorted((a.total for a in stats.agents), reverse=True)
+    assert figures.total == want["total"]
+    assert figures.by_outcome == want["by_outcome"]
+    assert {k: v for k, v in figures.by_risk.items() if v} == want["by_risk"]
+    assert figures.approval_rate == want["approval_rate"]
+    assert figures.denial_rate == want["denial_rate"]
+    assert figures.expiry_rate == want["expiry_rate"]
+    assert figures.median_seconds_to_decision == want["median"]
+    assert figures.p90_seconds_to_decision == want["p90"]
+    assert sum(b.count for b in figures.decision_histogram) == want["decisions"]
+    assert {a.agent: (a.total, a.denied) for a in figures.agents} == want["agents"]
+    assert [a.total for a in figures.agents] == sorted(
+        (a.total for a in figures.agents), reverse=True
+    )
     busiest = want["votes"].most_common()
-    assert [(a.user, a.votes) for a in stats.busiest_approvers] == sorted(
+    assert [(a.user, a.votes) for a in figures.busiest_approvers] == sorted(
         busiest, key=lambda uv: (-uv[1], uv[0])
-    )[: history.BUSIEST_APPROVERS]
-    assert {day: sum(c.values()) for day, c in stats.per_day.items()} == want["days"]
+    )[: stats.BUSIEST_APPROVERS]
+    assert {day: sum(c.values()) for day, c in figures.per_day.items()} == want["days"]
 
 
 async def test_stats_over_everything_and_over_a_window(make_history: HistoryFactory) -> None:
@@ -74,13 +76,13 @@ async def test_stats_over_everything_and_over_a_window(make_history: HistoryFact
     since, until = ordered[300].created, ordered[1200].created
     window = [r for r in made.records if since <= r.created < until]
     await check(made, window, since=since, until=until)
-    stats = await history.stats(made.runtime.store)
-    assert len(stats.per_day) >= 4  # the generated history spans several days
+    figures = await stats.stats(made.runtime.store)
+    assert len(figures.per_day) >= 4  # the generated history spans several days
 
 
 async def test_time_to_decision_buckets(make_history: HistoryFactory) -> None:
     made = await make_history(600)
-    stats = await history.stats(made.runtime.store)
+    figures = await stats.stats(made.runtime.store)
     timings = [
         (r.decided - r.created).total_seconds()
         for r in made.records
@@ -88,15 +90,15 @@ async def test_time_to_decision_buckets(make_history: HistoryFactory) -> None:
         and r.decided_by not in ("policy", "system")
         and r.status in (Status.approved, Status.denied)
     ]
-    bounds = [b.up_to_seconds for b in stats.decision_histogram]
+    bounds = [b.up_to_seconds for b in figures.decision_histogram]
     lower = [0, *bounds[:-1]]
-    for bucket, low in zip(stats.decision_histogram, lower, strict=True):
+    for bucket, low in zip(figures.decision_histogram, lower, strict=True):
         high = bucket.up_to_seconds or math.inf
         assert bucket.count == sum(1 for t in timings if low < t <= high or (low == 0 == t))
 
 
 async def test_no_requests_give_empty_figures(make_history: HistoryFactory) -> None:
     made = await make_history(0)
-    stats = await history.stats(made.runtime.store)
-    assert stats.total == 0 and stats.approval_rate is None
-    assert stats.median_seconds_to_decision is None and stats.busiest_approvers == []
+    figures = await stats.stats(made.runtime.store)
+    assert figures.total == 0 and figures.approval_rate is None
+    assert figures.median_seconds_to_decision is None and figures.busiest_approvers == []
