@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,6 +23,7 @@ MAX_DIFF_BYTES = 1024 * 1024
 MAX_METADATA_BYTES = 16 * 1024
 MAX_PARAMS_BYTES = 64 * 1024
 MAX_COMMAND_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # params and metadata; deeper is no real call, and breaks serializers
 
 
 class Risk(StrEnum):
@@ -52,12 +54,30 @@ class Status(StrEnum):
 
 def _json_size(limit: int, name: str) -> AfterValidator:
     def check(value: dict[str, Any]) -> dict[str, Any]:
+        if problem := _json_problem(value):
+            raise ValueError(f"{name} {problem}")
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > limit:
             raise ValueError(f"{name} is {size} bytes as JSON; the limit is {limit}")
         return value
 
     return AfterValidator(check)
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why a JSON value cannot be hashed the same way everywhere, if it cannot (a loop, not
+    recursion, so that no depth of nesting can exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "holds NaN or Infinity, which JSON has no numbers for"
+        if isinstance(item, dict | list | tuple):
+            if depth > MAX_JSON_DEPTH:
+                return f"nests deeper than {MAX_JSON_DEPTH} levels of objects and arrays"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _utf8_size(limit: int) -> AfterValidator:

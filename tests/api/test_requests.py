@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -64,6 +65,39 @@ async def test_validation_errors_name_the_field(
             headers={**api.auth(token), "Content-Type": "application/json"},
         )
         assert garbage.status_code == 422
+
+
+def nested(depth: int) -> Any:
+    """Objects and arrays nested `depth` levels deep, alternating."""
+    value: Any = "bottom"
+    for level in range(depth):
+        value = {"next": value} if level % 2 else [value]
+    return value
+
+
+async def test_deep_nesting_and_non_finite_numbers_are_refused(
+    serve_api: ApiFactory, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent()
+    raw = json.dumps(BODY)[:-1]
+    async with serve_api() as api:
+        assert (await create(api, token, params={"p": nested(31)})).status_code == 201
+        refusals = [
+            (await create(api, token, params={"p": nested(500)}), "params", "deeper than 32"),
+            (await create(api, token, metadata={"m": nested(32)}), "metadata", "deeper than 32"),
+        ]
+        for field, number in [("params", "NaN"), ("metadata", "-Infinity")]:
+            body = f'{raw}, "{field}": {{"x": [1, {number}]}}}}'
+            sent = await api.client.post(
+                "/v1/requests",
+                content=body.encode(),
+                headers={**api.auth(token), "Content-Type": "application/json"},
+            )
+            refusals.append((sent, field, "NaN or Infinity"))
+        for response, field, reason in refusals:
+            assert response.status_code == 422, response.text
+            (detail,) = response.json()["error"]["details"]
+            assert detail["field"] == field and reason in detail["reason"], detail
 
 
 async def test_auth_errors(serve_api: ApiFactory, add_agent: AgentFactory) -> None:
