@@ -23,6 +23,7 @@ MAX_DIFF_BYTES = 1024 * 1024
 MAX_METADATA_BYTES = 16 * 1024
 MAX_PARAMS_BYTES = 64 * 1024
 MAX_COMMAND_BYTES = 64 * 1024
+MAX_ACTION_LENGTH = 128
 MAX_JSON_DEPTH = 32  # params and metadata; deeper is no real call, and breaks serializers
 
 
@@ -125,7 +126,7 @@ class RequestIn(BaseModel):
 
     action: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9_\-]+)*$",
-        max_length=128,
+        max_length=MAX_ACTION_LENGTH,
         description="Dotted verb such as `environment.recreate`.",
     )
     summary: Annotated[str, _visible(multiline=False)] = Field(min_length=1, max_length=300)

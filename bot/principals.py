@@ -10,6 +10,7 @@ import ipaddress
 import secrets
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
@@ -24,6 +25,9 @@ class Role(StrEnum):
     auditor = "auditor"
 
 
+QuestionChannel = Annotated[str, Field(pattern=r"^[#@]?[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")]
+
+
 class Principal(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
     role: Role = Role.agent
@@ -35,12 +39,20 @@ class Principal(BaseModel):
     environments: list[str] = Field(default_factory=lambda: ["*"])
     actions: list[str] = Field(default_factory=lambda: ["*"])
     callback_hosts: list[str] = Field(default_factory=list)
+    question_channels: list[QuestionChannel] = Field(
+        default_factory=list,
+        description="Slack channels or user IDs the agent may name for its questions; any other "
+        "is ignored and the question goes to the default channel",
+    )
     rate_per_minute: int = Field(default=120, ge=1)
 
     def may_request(self, action: str, environment: str) -> bool:
         return any(fnmatchcase(action, g) for g in self.actions) and any(
             fnmatchcase(environment, g) for g in self.environments
         )
+
+    def may_ask_in(self, channel: str) -> bool:
+        return channel in self.question_channels
 
     def may_call_back(self, host: str) -> bool:
         """Host names match globs; an IP address only an entry that is exactly it."""

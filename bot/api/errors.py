@@ -20,9 +20,11 @@ from bot.errors import (
     NotFound,
     VoteRefused,
 )
+from bot.integrations.contacts import ContactNotFound
 
 STATUS_BY_ERROR: list[tuple[type[CountersignError], int]] = [
     (NotFound, 404),
+    (ContactNotFound, 404),
     (IdempotencyConflict, 409),
     (VoteRefused, 409),
     (Forbidden, 403),

@@ -12,15 +12,18 @@ from pydantic_core import to_jsonable_python
 
 from bot.client.clients import AsyncCountersign, Countersign
 from bot.client.errors import GrantMismatch
-from bot.models import ApprovalRequest, RequestIn
+from bot.models import MAX_ACTION_LENGTH, ApprovalRequest, RequestIn
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NOT_ACTION = re.compile(r"[^a-z0-9_\-.]+")
+_DOTS = re.compile(r"\.{2,}")
 
 
 def action_name(name: str) -> str:
-    """A function's name as a Countersign action: `Deploy-Now` -> `deploy-now`."""
-    return _NOT_ACTION.sub("_", name.lower()).strip("_.-") or "call"
+    """A function's name as a Countersign action: `Deploy-Now` -> `deploy-now`, `a..b` -> `a.b`,
+    at most 128 characters."""
+    dotted = _DOTS.sub(".", _NOT_ACTION.sub("_", name.lower())).strip("_.-")
+    return dotted[:MAX_ACTION_LENGTH].rstrip(".") or "call"
 
 
 def call_params(

@@ -43,6 +43,14 @@ def register(commands: Commands) -> None:
         default=[],
         help="host glob that callback_url may point at (repeatable)",
     )
+    add.add_argument(
+        "--question-channel",
+        action="append",
+        dest="question_channels",
+        default=[],
+        help="Slack channel or user ID the agent may direct its questions to (repeatable; "
+        "default: questions go to the policy's default channel)",
+    )
     add.add_argument("--rate", type=int, default=120, help="requests per minute (default 120)")
     add.set_defaults(run=lambda a, s: asyncio.run(_add(a, s)))
     listing = sub.add_parser("list", help="list token holders")
@@ -67,6 +75,7 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
             environments=args.environments or ["*"],
             actions=args.actions or ["*"],
             callback_hosts=args.callback_hosts,
+            question_channels=args.question_channels,
             rate_per_minute=args.rate,
         )
     except ValidationError as exc:
@@ -89,6 +98,7 @@ async def _list(settings: Settings) -> int:
             print(
                 f"{p.name}\t{p.role}\towner={p.owner or '-'}\tenv={','.join(p.environments)}"
                 f"\tactions={','.join(p.actions)}\trate={p.rate_per_minute}/min"
+                f"\tquestions={','.join(p.question_channels) or '-'}"
             )
     finally:
         await principals.redis.aclose()

@@ -32,6 +32,8 @@ RETENTION_SECONDS = 90 * 24 * 3600
 
 
 class ContactNotFound(CountersignError):
+    code = "not_found"
+
     def __init__(self, contact_id: str) -> None:
         super().__init__(f"Contact request {contact_id!r} was not found.")
         self.contact_id = contact_id

@@ -8,11 +8,13 @@ HUMANLAYER_API_KEY=<a Countersign agent token>.
   request. The call is done when `status.approved` is not null; a denial, an expiry or a
   cancellation answers `approved: false` with a `comment` saying which (the SDK needs one).
 - A contact request is a free-text question for humans, stored by `ContactDesk` and answered
-  from Slack.
+  from Slack. Its `spec.channel.slack.channel_or_user_id` is used only when it is one of the
+  agent's `question_channels`; otherwise the question goes to the default channel.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -25,7 +27,10 @@ from bot.client.decorator import action_name, call_summary
 from bot.errors import NotFound
 from bot.integrations.contacts import ADAPTER, RETENTION_SECONDS, Contact, ContactDesk
 from bot.models import ApprovalRequest, RequestIn, Status
+from bot.principals import Principal
 from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/humanlayer/v1"
 CallId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -55,9 +60,28 @@ class FunctionCallIn(_Wire):
     spec: FunctionCallSpec
 
 
+class SlackChannel(_Wire):
+    channel_or_user_id: str = Field(min_length=1, max_length=100)
+    allowed_responder_ids: list[Annotated[str, Field(max_length=100)]] | None = None
+
+
+class ContactChannel(_Wire):
+    slack: SlackChannel | None = None
+
+
+class ResponseOption(_Wire):
+    name: str = Field(min_length=1, max_length=100)
+    title: str | None = None
+    description: str | None = None
+    prompt_fill: str | None = None
+    interactive: bool = False
+
+
 class HumanContactSpec(_Wire):
     msg: str = Field(min_length=1, max_length=4000)
     subject: str | None = None
+    channel: ContactChannel | None = None
+    response_options: list[ResponseOption] | None = None
 
 
 class HumanContactIn(_Wire):
@@ -69,14 +93,26 @@ class HumanContactIn(_Wire):
 # --- function calls ------------------------------------------------------------------------
 
 
+# RequestIn's fields as the wire names them, so a refusal points at what the agent sent.
+_WIRE_FIELDS = {"action": ("spec", "fn"), "summary": ("spec", "fn"), "params": ("spec", "kwargs")}
+
+
 def request_for(call: FunctionCallIn) -> RequestIn:
-    """The approval request a function call asks for."""
-    return RequestIn(
-        action=action_name(call.spec.fn),
-        summary=call_summary(call.spec.fn, call.spec.arguments),
-        params=call.spec.arguments,
-        metadata={"humanlayer": {"run_id": call.run_id, "call_id": call.call_id}},
-    )
+    """The approval request a function call asks for; RequestValidationError (422) when the
+    call cannot make one (e.g. kwargs over the params limit), naming the wire field."""
+    try:
+        return RequestIn(
+            action=action_name(call.spec.fn),
+            summary=call_summary(call.spec.fn, call.spec.arguments),
+            params=call.spec.arguments,
+            metadata={"humanlayer": {"run_id": call.run_id, "call_id": call.call_id}},
+        )
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        for error in errors:
+            wire = _WIRE_FIELDS.get(str(error["loc"][0]), (str(error["loc"][0]),))
+            error["loc"] = ("body", *wire, *error["loc"][1:])
+        raise RequestValidationError(errors) from None
 
 
 def comment_for(request: ApprovalRequest) -> str | None:
@@ -154,11 +190,7 @@ async def create_function_call(
 ) -> dict[str, Any]:
     """Ask for approval of a function call; `GET` it until `status.approved` is not null."""
     key = f"humanlayer:{call.call_id}"  # a retried POST finds the same request
-    try:
-        request = request_for(call)
-    except ValidationError as exc:  # e.g. kwargs over the params limit: the caller's error
-        raise RequestValidationError(exc.errors()) from None
-    submitted = await runtime.service.submit(agent, request, idempotency_key=key)
+    submitted = await runtime.service.submit(agent, request_for(call), idempotency_key=key)
     await _remember(runtime, agent.name, call, submitted.request.id)
     return function_call_view(call, submitted.request)
 
@@ -194,27 +226,42 @@ def contact_view(contact: Contact) -> dict[str, Any]:
     }
 
 
-def contact_for(agent: str, asked: HumanContactIn, now: datetime) -> Contact:
-    slack = (asked.model_dump().get("spec", {}).get("channel") or {}).get("slack") or {}
+def contact_for(agent: Principal, asked: HumanContactIn, now: datetime) -> Contact:
+    """The question to store; it goes where the agent asked only if the agent may ask there."""
+    spec = asked.spec
+    slack = spec.channel.slack if spec.channel else None
     return Contact(
-        agent=agent,
+        agent=agent.name,
         call_id=asked.call_id,
         run_id=asked.run_id,
-        message=asked.spec.msg,
-        subject=asked.spec.subject,
-        channel=slack.get("channel_or_user_id"),
-        allowed_responders=slack.get("allowed_responder_ids"),
-        response_options=asked.model_dump().get("spec", {}).get("response_options") or [],
-        spec=asked.spec.model_dump(mode="json"),
+        message=spec.msg,
+        subject=spec.subject,
+        channel=_allowed_channel(agent, slack),
+        allowed_responders=slack.allowed_responder_ids if slack else None,
+        response_options=[o.model_dump(mode="json") for o in spec.response_options or []],
+        spec=spec.model_dump(mode="json", exclude_unset=True),
         created_at=now,
     )
+
+
+def _allowed_channel(agent: Principal, slack: SlackChannel | None) -> str | None:
+    if slack is None:
+        return None
+    if agent.may_ask_in(slack.channel_or_user_id):
+        return slack.channel_or_user_id
+    log.info(
+        "humanlayer: %s may not ask in %r; its question goes to the default channel",
+        agent.name,
+        slack.channel_or_user_id,
+    )
+    return None
 
 
 async def create_contact(
     asked: HumanContactIn, agent: AgentDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Ask humans a question; `GET` it until `status.response` is not null."""
-    contact = contact_for(agent.name, asked, runtime.clock())
+    contact = contact_for(agent, asked, runtime.clock())
     return contact_view(await contact_desk(runtime).ask(contact))
 
 

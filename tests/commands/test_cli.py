@@ -96,13 +96,25 @@ def test_invalid_port_is_named() -> None:
 def test_agents_add_list_remove(redis_server: RedisServer) -> None:
     env = {"REDIS_URL": redis_server.url}
     added = countersign(
-        "agents", "add", "cli-bot", "--owner", "U0OWNER01", "--env", "staging", env=env
+        "agents",
+        "add",
+        "cli-bot",
+        "--owner",
+        "U0OWNER01",
+        "--env",
+        "staging",
+        "--question-channel",
+        "C0OPS0001",
+        "--question-channel",
+        "#platform",
+        env=env,
     )
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
     assert token.startswith("cs_") and len(token) > 30
     listed = countersign("agents", "list", env=env)
     assert "cli-bot\tagent\towner=U0OWNER01\tenv=staging" in listed.stdout
+    assert "\tquestions=C0OPS0001,#platform" in listed.stdout
     assert token not in listed.stdout
     assert countersign("agents", "remove", "cli-bot", env=env).returncode == 0
     assert countersign("agents", "remove", "cli-bot", env=env).returncode == 1

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import Any
 
 import pytest
 from humanlayer import FunctionCallSpec, HumanLayer
 from humanlayer.core.models import HumanContactSpec
 
 from bot.integrations.humanlayer import contact_desk
+from tests.conftest import AgentFactory
 from tests.integrations.conftest import Gateway
 
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -121,3 +123,66 @@ async def test_contact_request_is_answered_by_a_human(
     completed = await fetching
     assert completed.as_completed() == "eu-west-1, next to the primary"
     assert await desk.pending() == []
+
+
+async def test_function_names_become_valid_actions(gateway: Gateway) -> None:
+    auth = gateway.api.auth(gateway.token)
+    for call_id, fn, action in [
+        ("c-dots", "Ops..Restart", "ops.restart"),
+        ("c-long", "x" * 200, "x" * 128),
+    ]:
+        call = {"run_id": "r", "call_id": call_id, "spec": {"fn": fn, "kwargs": {}}}
+        made = await gateway.api.client.post(
+            "/humanlayer/v1/function_calls", json=call, headers=auth
+        )
+        assert made.status_code == 200, made.text
+        request = await gateway.api.runtime.service.get(made.json()["countersign"]["request_id"])
+        assert request.action == action and made.json()["spec"]["fn"] == fn
+
+
+async def test_bad_wire_input_is_a_422_naming_the_field(gateway: Gateway) -> None:
+    auth = gateway.api.auth(gateway.token)
+    deep: Any = 1
+    for _ in range(40):
+        deep = [deep]
+    calls = [
+        ("function_calls", {"fn": "f", "kwargs": {"blob": "x" * 70_000}}, "spec.kwargs"),
+        ("function_calls", {"fn": "f", "kwargs": {"deep": deep}}, "spec.kwargs"),
+        ("contact_requests", {"msg": "hi", "channel": "C123"}, "spec.channel"),
+        ("contact_requests", {"msg": "hi", "channel": {"slack": "C123"}}, "spec.channel.slack"),
+        ("contact_requests", {"msg": "hi", "response_options": "x"}, "spec.response_options"),
+        (
+            "contact_requests",
+            {"msg": "hi", "response_options": [{"title": "t"}]},
+            "spec.response_options.0.name",
+        ),
+    ]
+    for n, (path, spec, field) in enumerate(calls):
+        body = {"run_id": "r", "call_id": f"bad-{n}", "spec": spec}
+        response = await gateway.api.client.post(f"/humanlayer/v1/{path}", json=body, headers=auth)
+        assert response.status_code == 422, (spec, response.text)
+        fields = [d["field"] for d in response.json()["error"]["details"]]
+        assert field in fields, (field, fields)
+    missing = await gateway.api.client.get("/humanlayer/v1/contact_requests/nope", headers=auth)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_questions_go_only_to_channels_the_agent_may_use(
+    gateway: Gateway, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent("asker", question_channels=["C0OPS0001"])
+    desk = contact_desk(gateway.api.runtime)
+    for agent_token, call_id, channel, lands in [
+        (token, "q-allowed", "C0OPS0001", "C0OPS0001"),
+        (token, "q-elsewhere", "C0CEO0001", None),
+        (gateway.token, "q-no-list", "C0OPS0001", None),
+    ]:
+        spec = {"msg": "Which region?", "channel": {"slack": {"channel_or_user_id": channel}}}
+        body = {"run_id": "r", "call_id": call_id, "spec": spec}
+        asked = await gateway.api.client.post(
+            "/humanlayer/v1/contact_requests", json=body, headers=gateway.api.auth(agent_token)
+        )
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["spec"] == spec  # the wire echoes what was sent
+        contact = await desk.get(asked.json()["countersign"]["contact_id"])
+        assert contact.channel == lands, call_id
