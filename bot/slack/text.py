@@ -4,12 +4,19 @@ Agent text reaches Slack in three safe forms only: `plain_text` objects (never p
 code and code blocks (no formatting inside, and `&`, `<`, `>` escaped so no mention, link or
 broadcast can be forged). Lengths are counted in UTF-16 code units, as Slack does, so emoji and
 other astral characters never push a text past a limit.
+
+Invisible format characters (Unicode category `Cf`: bidi overrides and isolates, zero-width
+spaces and joiners, the BOM ...) are shown as markers such as `⟦U+202E⟧` in every one of those
+forms, so what the approver reads is what runs ("Trojan Source").
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -17,18 +24,46 @@ SLACK_USERGROUP = re.compile(r"^S[A-Z0-9]{2,20}$")
 ELLIPSIS = "…"
 # A backtick would end a code span early; this look-alike cannot.
 BACKTICK_STANDIN = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
-
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# What an invisible format character is shown as: ⟦U+202E⟧.
+MARKER_OPEN, MARKER_CLOSE = "\u27e6", "\u27e7"
 
 
 def units(text: str) -> int:
     """Length as Slack counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def reveal(text: str) -> str:
+    """Every invisible format character (`Cf`) replaced by a visible `⟦U+XXXX⟧` marker."""
+    if text.isascii() or not _format_characters().search(text):
+        return text
+    return text.translate(_markers())
 
 
 def escape(text: str) -> str:
-    """Make `&`, `<` and `>` literal, so no `<!channel>`, `<@U…>` or `<url|label>` survives."""
-    return text.translate(_ESCAPES)
+    """Make `&`, `<` and `>` literal, so no `<!channel>`, `<@U…>` or `<url|label>` survives;
+    invisible format characters become visible markers."""
+    return reveal(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@cache
+def _markers() -> dict[int, str]:
+    """A translation table for Unicode's `Cf` category, from this Python's Unicode data."""
+    found = (c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf")
+    return {c: f"{MARKER_OPEN}U+{c:04X}{MARKER_CLOSE}" for c in found}
+
+
+@cache
+def _format_characters() -> re.Pattern[str]:
+    """Finds any `Cf` character (a class of ranges: far quicker to search than to translate)."""
+    ranges: list[list[int]] = []
+    for code in _markers():
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    body = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in ranges)
+    return re.compile(f"[{body}]")
 
 
 def code_safe(text: str) -> str:
@@ -37,34 +72,50 @@ def code_safe(text: str) -> str:
 
 
 def clip(text: str, limit: int, marker: str = ELLIPSIS, *, escaped: bool = True) -> str:
-    """Cut text to `limit` units, ending with `marker`; escaped text is never cut mid-entity."""
+    """Cut text to `limit` units, ending with `marker`; never cut mid-entity or mid-marker."""
     if units(text) <= limit:
         return text
-    cut = _prefix(text, max(limit - units(marker), 0))
-    amp = cut.rfind("&")
-    if escaped and amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + marker
+    return text[: _cut(text, 0, max(limit - units(marker), 0), escaped)] + marker
 
 
 def pieces(text: str, limit: int, *, escaped: bool = True) -> list[str]:
-    """`text` cut into consecutive parts of at most `limit` units (the last may be empty)."""
-    parts = []
-    while units(text) > limit:
-        part = clip(text, limit, marker="", escaped=escaped) or text[0]
-        parts.append(part)
-        text = text[len(part) :]
-    return [*parts, text]
+    """`text` cut into consecutive parts of at most `limit` units (the last may be empty).
+
+    Linear in the length of `text`: each part is measured once.
+    """
+    parts, start = [], 0
+    while units(text[start : start + limit + 1]) > limit:  # more than `limit` remains
+        end = _cut(text, start, limit, escaped)
+        end = end if end > start else start + 1
+        parts.append(text[start:end])
+        start = end
+    return [*parts, text[start:]]
 
 
-def _prefix(text: str, budget: int) -> str:
-    """The longest start of `text` within `budget` units (astral characters count two)."""
-    used = 0
-    for index, char in enumerate(text[:budget]):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > budget:
-            return text[:index]
-    return text[:budget]
+def _cut(text: str, start: int, budget: int, escaped: bool) -> int:
+    """Where a part of `text` from `start` within `budget` units ends, keeping entities
+    (`&amp;`) and markers (`⟦U+202E⟧`) whole."""
+    end = _fit(text, start, budget)
+    if escaped:
+        amp = text.rfind("&", start, end)
+        if amp != -1 and ";" not in text[amp:end]:
+            end = amp
+    opened = text.rfind(MARKER_OPEN, start, end)
+    if opened != -1 and MARKER_CLOSE not in text[opened:end]:
+        end = opened
+    return end
+
+
+def _fit(text: str, start: int, budget: int) -> int:
+    """The end of the longest part of `text` from `start` within `budget` units."""
+    lo, hi = min(len(text), start + budget // 2), min(len(text), start + budget)
+    while lo < hi:  # astral characters count two: search between all-astral and none
+        middle = (lo + hi + 1) // 2
+        if units(text[start:middle]) <= budget:
+            lo = middle
+        else:
+            hi = middle - 1
+    return lo
 
 
 def inline_code(text: str, limit: int = 300) -> str:
@@ -105,9 +156,10 @@ def time_left(now: datetime, deadline: datetime) -> str:
 
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:
     """A plain_text object: Slack shows it literally, whatever it contains."""
-    return {"type": "plain_text", "text": clip(text, limit, escaped=False) or " ", "emoji": False}
+    text = clip(reveal(text), limit, escaped=False)
+    return {"type": "plain_text", "text": text or " ", "emoji": False}
 
 
 def mrkdwn(text: str, limit: int = 3000) -> dict[str, Any]:
     """A mrkdwn object built by us; verbatim, so Slack adds no links or mentions of its own."""
-    return {"type": "mrkdwn", "text": clip(text, limit) or " ", "verbatim": True}
+    return {"type": "mrkdwn", "text": clip(reveal(text), limit) or " ", "verbatim": True}
