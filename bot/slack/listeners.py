@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -29,7 +29,14 @@ from bot.slack.commands import Commands, next_page
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import publish_home
 from bot.slack.questions import Questions
-from bot.slack.views import answer_modal, deny_modal, deny_reason, diff_modal, given_answer
+from bot.slack.views import (
+    DiffPages,
+    answer_modal,
+    deny_modal,
+    deny_reason,
+    diff_modal,
+    given_answer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,7 @@ class Listeners:
     state: SlackState
     directory: SlackDirectory
     questions: Questions
+    diff_pages: DiffPages = field(default_factory=DiffPages)
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.once)
@@ -125,12 +133,13 @@ class Listeners:
 
     async def view_diff(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         request = await self.service.get(_value(body))
-        await client.views_open(trigger_id=body["trigger_id"], view=diff_modal(request, 0))
+        view = diff_modal(request, 0, self.diff_pages.chunks(request))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def diff_page(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         view = body["view"]
         request = await self.service.get(view["private_metadata"])
-        page = diff_modal(request, int(_value(body)))
+        page = diff_modal(request, int(_value(body)), self.diff_pages.chunks(request))
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=page)
 
     async def answer(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:

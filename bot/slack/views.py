@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ DIFF_CHUNK = 2900
 CHUNKS_PER_PAGE = 20
 HOME_PENDING = 15
 HOME_RECENT = 10
+DIFF_CACHE_SIZE = 16
 
 
 def deny_modal(request: ApprovalRequest, channel: str | None) -> dict[str, Any]:
@@ -117,22 +119,53 @@ def given_answer(view: dict[str, Any], contact: Contact) -> tuple[str, str | Non
 
 
 def diff_chunks(diff: str) -> list[str]:
-    """The whole diff as escaped pieces that each fit one code block."""
+    """The whole diff as escaped pieces that each fit one code block, in one linear pass."""
     chunks: list[str] = []
-    current = ""
-    for line in diff.splitlines() or [""]:
-        for piece in pieces(code_safe(line), DIFF_CHUNK):
-            if current and units(current) + units(piece) + 1 > DIFF_CHUNK:
-                chunks.append(current)
-                current = ""
-            current = f"{current}\n{piece}" if current else piece
-    chunks.append(current or " ")
+    current: list[str] = []
+    used = 0  # units of "\n".join(current)
+    for line in code_safe(diff).splitlines() or [""]:
+        for piece, size in _measured(line):
+            if current and used + 1 + size > DIFF_CHUNK:
+                chunks.append("\n".join(current))
+                current, used = [], 0
+            used += size + 1 if current else size
+            current.append(piece)
+    chunks.append("\n".join(current) or " ")
     return chunks
 
 
-def diff_modal(request: ApprovalRequest, page: int) -> dict[str, Any]:
-    """One page of the full diff, with buttons to the neighbouring pages."""
-    chunks = diff_chunks(request.diff)
+def _measured(line: str) -> list[tuple[str, int]]:
+    """The line, or its pieces when it is longer than a chunk, with their lengths in units."""
+    size = units(line)
+    if size <= DIFF_CHUNK:
+        return [(line, size)]
+    return [(piece, units(piece)) for piece in pieces(line, DIFF_CHUNK)]
+
+
+class DiffPages:
+    """The chunks of recently opened diffs, so paging through one does not cut it again.
+
+    Derived data, kept in process memory: losing it only costs the cutting. Keyed by request
+    id and action hash, so a different action under the same id can never show a stale diff.
+    """
+
+    def __init__(self, size: int = DIFF_CACHE_SIZE) -> None:
+        self.size = size
+        self._chunks: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+
+    def chunks(self, request: ApprovalRequest) -> list[str]:
+        key = (request.id, request.action_hash)
+        if key in self._chunks:
+            self._chunks.move_to_end(key)
+        else:
+            self._chunks[key] = diff_chunks(request.diff)
+            if len(self._chunks) > self.size:
+                self._chunks.popitem(last=False)
+        return self._chunks[key]
+
+
+def diff_modal(request: ApprovalRequest, page: int, chunks: list[str]) -> dict[str, Any]:
+    """One page of the full diff (cut by `diff_chunks`), with buttons to the neighbours."""
     pages = max(1, -(-len(chunks) // CHUNKS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = chunks[page * CHUNKS_PER_PAGE : (page + 1) * CHUNKS_PER_PAGE]

@@ -13,7 +13,8 @@ from bot.models import Approval, ApprovalRequest, Denial, RequestIn, Status
 from bot.policy import Policy
 from bot.slack.blocks import card
 from bot.slack.messages import escalation, requester_dm, vote_logged
-from bot.slack.views import deny_modal, diff_chunks, diff_modal, home_view
+from bot.slack.text import code_safe, units
+from bot.slack.views import DIFF_CHUNK, DiffPages, deny_modal, diff_chunks, diff_modal, home_view
 from tests.slack.conftest import PROD_RECREATE, texts_of, visible
 from tests.support.fake_slack import block_kit_problems
 
@@ -138,7 +139,7 @@ def test_full_diff_pages_cover_every_line(policy: Policy) -> None:
     request = extreme(policy)
     chunks = diff_chunks(request.diff)
     assert len(chunks) > 20
-    first, last = diff_modal(request, 0), diff_modal(request, 10_000)
+    first, last = diff_modal(request, 0, chunks), diff_modal(request, 10_000, chunks)
     for view in (first, last):
         assert block_kit_problems(view["blocks"], 100) == []
     assert "Page 1 of" in visible(first["blocks"])
@@ -209,3 +210,21 @@ def test_card_after_decision_has_no_buttons_and_names_deciders(policy: Policy) -
 def test_texts_are_never_empty(policy: Policy) -> None:
     request = build(policy, summary=" ", command="", diff="", justification="")
     assert all(t.strip() for t in texts_of(card(request, NOW)))
+
+
+def test_a_megabyte_of_short_lines_is_cut_into_every_line_in_order(policy: Policy) -> None:
+    lines = [f"{'+-'[n % 2]} line {n} <b> & `x`" for n in range(46_000)]
+    diff = "\n".join(lines) + "\n"
+    assert 1000 * 1024 <= len(diff.encode()) <= 1024 * 1024
+    chunks = diff_chunks(diff)
+    assert all(0 < units(chunk) <= DIFF_CHUNK for chunk in chunks)
+    assert "\n".join(chunks).split("\n") == [code_safe(line) for line in lines]
+    assert DiffPages().chunks(build(policy, diff=diff)) == chunks
+
+
+def test_lines_longer_than_a_chunk_are_split_within_limits_and_kept_whole() -> None:
+    diff = "short\n" + "&" * 7000 + "\n" + "😀é" * 4000 + "\nend"
+    chunks = diff_chunks(diff)
+    assert all(0 < units(chunk) <= DIFF_CHUNK for chunk in chunks)
+    assert "".join(chunks).replace("\n", "") == code_safe(diff).replace("\n", "")
+    assert not any(chunk.endswith("&amp") or chunk.startswith("amp;") for chunk in chunks)
