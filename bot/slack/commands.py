@@ -1,7 +1,9 @@
 """`/countersign`: pending, show, history, stats, help. Every reply is ephemeral.
 
 History and stats are for the policy's `auditors` only (users, or members of its Slack user
-groups; a group Slack cannot list grants nothing).
+groups; a group Slack cannot list grants nothing). `show` is for those who may vote on the
+request, the person it was made for, the agent's owner and auditors; anyone else is told the
+request was not found, so a leaked id confirms nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pydantic import ValidationError
 
 from bot import history, stats
 from bot.directory import Directory, DirectoryUnavailable
-from bot.errors import CountersignError, Forbidden
+from bot.errors import CountersignError, Forbidden, NotFound
+from bot.models import ApprovalRequest
 from bot.service import ApprovalService
 from bot.slack import reports
 from bot.slack.blocks import card, card_text
@@ -77,8 +80,20 @@ class Commands:
     async def _show(self, user: str, args: str, cursor: str | None) -> Reply:
         if not args:
             raise UsageError("Say which request: `show req_…`.")
-        request = await self.service.get(args.split()[0])
+        request_id = args.split()[0]
+        request = await self.service.get(request_id)
+        if not await self._may_see(user, request):
+            raise NotFound(request_id)  # the same answer as for an id that does not exist
         return reports.reply(card(request, self.service.clock()), card_text(request))
+
+    async def _may_see(self, user: str, request: ApprovalRequest) -> bool:
+        """Its eligible approvers, the person it was made for, the agent's owner, auditors."""
+        if user in (request.on_behalf_of, request.agent_owner):
+            return True
+        policy = await self.service.store.policy_of(request.id)
+        if policy is not None and await self.service.is_eligible(user, policy):
+            return True
+        return await self._is_auditor(user)
 
     async def _history(self, user: str, args: str, cursor: str | None) -> Reply:
         await self._require_auditor(user)
@@ -97,6 +112,10 @@ class Commands:
         return reports.reply(reports.stats_blocks(figures, _described(args)), "Countersign stats")
 
     async def _require_auditor(self, user: str) -> None:
+        if not await self._is_auditor(user):
+            raise Forbidden("History and stats are only for auditors (`auditors` in policy.yaml).")
+
+    async def _is_auditor(self, user: str) -> bool:
         auditors = self.service.policy.config.auditors
         groups = set()
         for group in auditors.usergroups:
@@ -105,8 +124,7 @@ class Commands:
                     groups.add(group)
             except DirectoryUnavailable:
                 continue
-        if not self.service.policy.is_auditor(user, groups):
-            raise Forbidden("History and stats are only for auditors (`auditors` in policy.yaml).")
+        return self.service.policy.is_auditor(user, groups)
 
 
 def parse_filter(args: str, service: ApprovalService) -> history.HistoryFilter:

@@ -46,13 +46,23 @@ async def test_pending_lists_what_you_may_act_on(world: SlackWorld) -> None:
     assert "Nothing is waiting for your vote" in after
 
 
-async def test_show_renders_the_card(world: SlackWorld) -> None:
-    request = await world.submit()
-    reply = await _command(world, "U0DAVE004", f"show {request['id']}")
-    assert "CRITICAL · Recreate prod-cn-north-1" in visible(reply["blocks"])
+async def test_show_renders_the_card_for_those_who_may_see_it(world: SlackWorld) -> None:
+    request = await world.submit(on_behalf_of="U0FRANK06")
+    # a direct approver, a user-group member, the requester, the agent's owner, an auditor
+    for user in ("U0ALICE01", "U0GROUP01", "U0FRANK06", "U0OWNER01", AUDITOR):
+        reply = await _command(world, user, f"show {request['id']}")
+        assert "CRITICAL · Recreate prod-cn-north-1" in visible(reply["blocks"]), user
     assert has_buttons(reply["blocks"])
-    said = await _refusal(world, "U0DAVE004", "show req_missing")
-    assert said == "Request 'req_missing' was not found."
+
+
+async def test_show_to_anyone_else_is_the_same_as_an_unknown_id(world: SlackWorld) -> None:
+    request = await world.submit()  # in #prod-approvals; U0DAVE004 is a dba, not on call
+    for text in (f"show {request['id']}", "show req_missing"):
+        assert (await world.sender.command("U0DAVE004", text)).status_code == 200
+    said = await world.ephemeral_for("U0DAVE004", 2)
+    unknown = "Request '{}' was not found."
+    assert sorted(said) == sorted([unknown.format(request["id"]), unknown.format("req_missing")])
+    assert world.slack.responses == []  # no card went to the response_url
 
 
 async def test_history_and_stats_are_for_auditors_only(world: SlackWorld) -> None:
