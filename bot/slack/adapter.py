@@ -78,9 +78,14 @@ def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Question
 
 
 async def _readiness(state: SlackState) -> dict[str, Any]:
-    """Cards Slack has not accepted yet show in /readyz; the requests stay decidable."""
-    unposted = await state.unposted()
-    return {"unposted_cards": len(unposted), "errors": dict(list(unposted.items())[:10])}
+    """Cards and questions Slack has not accepted yet show in /readyz; requests stay decidable."""
+    cards, questions = await state.unposted(), await state.unposted_questions()
+    errors = list(cards.items()) + list(questions.items())
+    return {
+        "unposted_cards": len(cards),
+        "unposted_questions": len(questions),
+        "errors": dict(errors[:10]),
+    }
 
 
 def _mount_events(app: FastAPI, bolt: AsyncApp) -> None:

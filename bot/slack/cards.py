@@ -8,6 +8,7 @@ deployment prefix and can be found with one SCAN:
     slack:lock:<request id>      one worker at a time acts on a request's card (expires)
     slack:done:<job id>          set of side effects a job already performed (expires)
     slack:unposted               hash: request id -> last error, for cards Slack refused
+    slack:unposted_questions     hash: contact id -> last error, for questions Slack refused
     slack:seen:<payload id>      a delivery already handled (Slack retries, replays; expires)
 """
 
@@ -59,6 +60,7 @@ class SlackState:
             pipe.hset(key, mapping={"channel": ref.channel, "ts": ref.ts})
             pipe.hset(key, "answered", int(answered))
             pipe.expire(key, RETENTION_SECONDS)
+            pipe.hdel(self._key("unposted_questions"), contact_id)
             await pipe.execute()
 
     async def _message(self, name: str) -> tuple[CardRef | None, bool]:
@@ -80,9 +82,19 @@ class SlackState:
     async def card_failed(self, request_id: str, error: str) -> None:
         await self.redis.hset(self._key("unposted"), request_id, error[:300])
 
+    async def question_failed(self, contact_id: str, error: str) -> None:
+        await self.redis.hset(self._key("unposted_questions"), contact_id, error[:300])
+
     async def unposted(self) -> dict[str, str]:
         """Cards Slack has not accepted yet, with the last error for each."""
-        rows = await self.redis.hgetall(self._key("unposted"))
+        return await self._errors("unposted")
+
+    async def unposted_questions(self) -> dict[str, str]:
+        """Questions Slack has not accepted yet, with the last error for each."""
+        return await self._errors("unposted_questions")
+
+    async def _errors(self, name: str) -> dict[str, str]:
+        rows = await self.redis.hgetall(self._key(name))
         return {_text(k): _text(v) for k, v in rows.items()}
 
     async def lock(self, request_id: str) -> str | None:

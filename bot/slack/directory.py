@@ -11,13 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.directory import DirectoryUnavailable
-from bot.slack.failures import describe
+from bot.slack.failures import SLACK_FAILURES, describe
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ class SlackDirectory:
             return cached[1]
         try:
             response = await self.client.usergroups_users_list(usergroup=usergroup)
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except SLACK_FAILURES as exc:
             self.failures[usergroup] = describe(exc)
             log.warning("usergroups.users.list %s failed: %s", usergroup, self.failures[usergroup])
             raise DirectoryUnavailable(

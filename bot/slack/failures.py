@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
+
+# What a call to the Slack Web API can fail with: Slack's answer, or the connection to it.
+SLACK_FAILURES = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
 
 
 def describe(exc: BaseException) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CountersignError
@@ -25,7 +24,7 @@ from bot.integrations.contacts import Contact, ContactDesk, ContactNotFound
 from bot.outbox import Job, OutboxWorker
 from bot.slack import messages
 from bot.slack.cards import CardRef, SlackState
-from bot.slack.failures import describe
+from bot.slack.failures import SLACK_FAILURES, describe
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,8 @@ class Questions:
                 unfurl_media=False,
                 **messages.question(contact).payload(),
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
+            await self.state.question_failed(contact.id, describe(exc))
             log.error("slack: question %s not posted to %s: %s", contact.id, channel, describe(exc))
             raise
         ref = CardRef(str(response["channel"]), str(response["ts"]))

@@ -283,3 +283,22 @@ def test_any_question_and_answer_fit_block_kit_and_stay_inert() -> None:
     assert len(choices) == 100
     assert all(len(c["text"]["text"].encode("utf-16-le")) // 2 <= 75 for c in choices)
     assert len(modal["private_metadata"]) <= 3000
+
+
+async def test_question_slack_has_not_accepted_shows_in_readyz(asking: SlackWorld) -> None:
+    asking.slack.fail("chat.postMessage", status=500, times=2)
+    asked = await asking.api.client.post(
+        "/humanlayer/v1/contact_requests",
+        json={"run_id": "r", "call_id": "call-ready", "spec": {"msg": "Shall I rotate?"}},
+        headers=asking.api.auth(asking.token),
+    )
+    assert asked.status_code == 200
+    await asking.slack.wait_until(lambda: asking.slack.calls_to("chat.postMessage"))
+    await asking.runtime.outbox.drain()
+    slack = (await asking.api.client.get("/readyz")).json()["checks"]["slack"]
+    assert slack["unposted_questions"] == 1 and slack["unposted_cards"] == 0
+    assert list(slack["errors"].values()) == ["500"]
+
+    await posted_question(asking)
+    slack = (await asking.api.client.get("/readyz")).json()["checks"]["slack"]
+    assert slack["unposted_questions"] == 0 and slack["errors"] == {}
