@@ -43,6 +43,7 @@ Duration = Annotated[int, BeforeValidator(parse_duration), Field(gt=0)]
 Globs = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 SlackUser = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")]
 SlackUserGroup = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,20}$")]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
 class _Strict(BaseModel):
@@ -54,6 +55,13 @@ class Group(_Strict):
 
     users: list[SlackUser] = Field(default_factory=list)
     usergroups: list[SlackUserGroup] = Field(default_factory=list)
+
+
+class Auditors(Group):
+    """Who may read history: in Slack by user and user group, in the console by the e-mail an
+    SSO proxy vouches for."""
+
+    emails: list[Email] = Field(default_factory=list)
 
 
 class Match(_Strict):
@@ -117,7 +125,7 @@ class PolicyConfig(_Strict):
         default_factory=lambda: ["prod", "prod-*", "prod_*", "production*", "live", "*-prod"]
     )
     groups: dict[str, Group] = Field(default_factory=dict)
-    auditors: Group = Field(default_factory=Group)
+    auditors: Auditors = Field(default_factory=Auditors)
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -156,6 +164,10 @@ class Policy:
         return user in self.config.auditors.users or bool(
             usergroups & set(self.config.auditors.usergroups)
         )
+
+    def is_auditor_email(self, email: str) -> bool:
+        """E-mail addresses compare case-insensitively, as mail systems treat them."""
+        return email.strip().lower() in {e.lower() for e in self.config.auditors.emails}
 
     def _evaluate(self, request: RequestIn, agent: str) -> PolicyDecision:
         rule = self._match(request, agent)

@@ -12,7 +12,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.console import render
 from bot.console.session import COOKIE, ConsoleSettings, Session, load, save
+from bot.principals import Role
 from bot.runtime import Runtime
+
+
+class NotAnAuditor(Exception):
+    """The SSO proxy vouches for someone the policy does not list under `auditors.emails`."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__(who)
+        self.who = who
 
 
 @dataclass
@@ -48,6 +57,18 @@ class Console:
         save(session, self.secret, request, response)
         return response
 
+    async def still_auditor(self, session: Session) -> bool:
+        """Whether a signed-in session's principal may still use the console: an SSO identity
+        still listed (with SSO still on), a token's holder still registered as an auditor."""
+        if session.who is None:
+            return False
+        if session.via == "sso":
+            return bool(self.settings.sso_header) and self.runtime.policy.is_auditor_email(
+                session.who
+            )
+        principal = await self.runtime.principals.get(session.who)
+        return principal is not None and principal.role is Role.auditor
+
     def redirect(self, request: Request, session: Session, url: str) -> RedirectResponse:
         response = RedirectResponse(url, status_code=303)
         save(session, self.secret, request, response)
@@ -62,17 +83,33 @@ def console_of(request: Request) -> Console:
 ConsoleDep = Annotated[Console, Depends(console_of)]
 
 
-def session_of(request: Request, console: ConsoleDep) -> Session:
-    """The cookie's session; a trusted SSO header, when configured, signs its user in."""
+async def session_of(request: Request, console: ConsoleDep) -> Session:
+    """The cookie's session, re-checked on every request (a removed auditor loses access at
+    once); a trusted SSO header, when configured, signs its user in if they are an auditor."""
     session = load(request.cookies.get(COOKIE), console.secret)
     header = console.settings.sso_header
     user = request.headers.get(header, "").strip() if header else ""
-    if user and session.who != user:
-        session.sign_in(user, "sso")
+    if user:
+        if not console.runtime.policy.is_auditor_email(user):
+            raise NotAnAuditor(user)
+        if (session.who, session.via) != (user, "sso"):
+            session.sign_in(user, "sso")
+        return session
+    if session.who is not None and not await console.still_auditor(session):
+        return Session()  # signed out: the response replaces the cookie
     return session
 
 
 SessionDep = Annotated[Session, Depends(session_of)]
+
+
+async def refuse_non_auditor(request: Request, exc: Exception) -> HTMLResponse:
+    """The console's answer to an SSO identity that is not an auditor: a 403 page."""
+    assert isinstance(exc, NotAnAuditor)
+    console = console_of(request)
+    page = console.page(request, Session(), "forbidden.html", who=exc.who)
+    page.status_code = 403
+    return page
 
 
 def signed_in(request: Request, session: SessionDep) -> Session:

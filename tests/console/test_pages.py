@@ -6,6 +6,7 @@ import csv
 import io
 
 from bot.console.session import COOKIE
+from bot.principals import Principal, Role
 from tests.console.conftest import HOSTILE, ConsoleFactory, csrf_of
 
 ALICE, BOB = "U0ALICE01", "U0BOB0002"
@@ -125,8 +126,39 @@ async def test_trusted_sso_header_signs_in(console: ConsoleFactory) -> None:
     async with console(COUNTERSIGN_SSO_HEADER="X-Forwarded-Email") as c:
         client = c.api.client
         assert (await client.get("/")).status_code == 303
-        page = await client.get("/", headers={"X-Forwarded-Email": "manager@example.com"})
-        assert page.status_code == 200 and "manager@example.com" in page.text
+        page = await client.get("/", headers={"X-Forwarded-Email": "Manager@Example.com"})
+        assert page.status_code == 200 and "Manager@Example.com" in page.text
+
+
+async def test_sso_admits_only_the_policys_auditor_emails(console: ConsoleFactory) -> None:
+    async with console(COUNTERSIGN_SSO_HEADER="X-Forwarded-Email") as c:
+        client = c.api.client
+        auditor = {"X-Forwarded-Email": "manager@example.com"}
+        assert (await client.get("/", headers=auditor)).status_code == 200  # holds its cookie
+        for path in ("/", "/history", "/history.csv", "/dashboard", "/login"):
+            refused = await client.get(path, headers={"X-Forwarded-Email": "mallory@example.com"})
+            assert refused.status_code == 403, path
+            assert "Not an auditor" in refused.text and "mallory@example.com" in refused.text
+            assert "auditor-1" not in refused.text
+
+
+async def test_a_removed_or_demoted_auditor_token_loses_access_at_once(
+    console: ConsoleFactory,
+) -> None:
+    async with console() as c:
+        for revoke in ("remove", "demote"):
+            auditor = Principal(name="auditor-1", role=Role.auditor)
+            c.auditor_token = await c.runtime.principals.add(auditor)
+            client = await c.signed_in()
+            assert (await client.get("/")).status_code == 200
+            if revoke == "remove":
+                await c.runtime.principals.remove("auditor-1")
+            else:
+                await c.runtime.principals.add(Principal(name="auditor-1", role=Role.agent))
+            for path in ("/", "/history", "/dashboard"):
+                gone = await client.get(path)
+                assert gone.status_code == 303 and gone.headers["location"] == "/login", path
+            await client.aclose()
 
 
 async def test_sso_header_is_ignored_unless_configured(console: ConsoleFactory) -> None:
