@@ -40,6 +40,9 @@ _STATE_FIELDS = (
     "expires_at",
 )
 
+# Light fields for `ballots`: enough to tell who may vote, without the (up to MiBs) document.
+_BALLOT_FIELDS = ("status", "owner", "on_behalf_of", "approvals", "policy")
+
 
 def _lua(name: str) -> str:
     return (resources.files("bot") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
@@ -56,6 +59,18 @@ class VoteResult:
     code: str  # ok or a refusal code
     status: Status | None
     approvals: int = 0
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """What deciding who may still vote on a request needs, read without its document."""
+
+    id: str
+    status: Status
+    requester: str  # on_behalf_of; "" when none
+    owner: str  # the agent's owner; "" when none
+    approved_by: frozenset[str]
+    policy: PolicyDecision | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,7 @@ class Store:
             "action_hash": body.action_hash(),
             "risk": decision.risk.value,
             "rule": decision.rule,
+            "policy": decision.model_dump_json(),  # who may vote, without parsing `doc`
             "outcome": new.outcome.value,
             "reason": decision.deny_reason,
             "followups": followups,
@@ -167,8 +183,43 @@ class Store:
         return [r for r in found if r is not None]
 
     async def policy_of(self, request_id: str) -> PolicyDecision | None:
-        doc = await self.redis.hget(self.keys.request(request_id), "doc")
+        policy = await self.redis.hget(self.keys.request(request_id), "policy")
+        if policy:
+            return PolicyDecision.model_validate_json(policy)
+        doc = await self.redis.hget(self.keys.request(request_id), "doc")  # created before 'policy'
         return PolicyDecision.model_validate(json.loads(doc)["policy"]) if doc else None
+
+    async def ballots(self, request_ids: list[str]) -> list[Ballot]:
+        """Light data on who may vote on each request (missing ones left out), in order."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for request_id in request_ids:
+                pipe.hmget(self.keys.request(request_id), _BALLOT_FIELDS)
+            rows = await pipe.execute()
+        return [
+            await self._ballot(request_id, *row)
+            for request_id, row in zip(request_ids, rows, strict=True)
+            if row[0] is not None
+        ]
+
+    async def _ballot(
+        self,
+        request_id: str,
+        status: bytes,
+        owner: Any,
+        requester: Any,
+        approvals: Any,
+        policy: Any,
+    ) -> Ballot:
+        return Ballot(
+            id=request_id,
+            status=Status(_text(status)),
+            requester=_text(requester or ""),
+            owner=_text(owner or ""),
+            approved_by=frozenset(a["user"] for a in json.loads(approvals or "[]")),
+            policy=PolicyDecision.model_validate_json(policy)
+            if policy
+            else await self.policy_of(request_id),  # created before the 'policy' field
+        )
 
     async def vote(
         self,

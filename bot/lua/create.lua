@@ -15,7 +15,7 @@ local id, now, key = spec.id, spec.created_at, K.request(spec.id)
 redis.call('HSET', key, 'doc', spec.doc, 'status', 'pending', 'agent', spec.agent,
   'owner', spec.owner, 'on_behalf_of', spec.on_behalf_of, 'required', spec.required,
   'approvals', '[]', 'created_at', now, 'expires_at', spec.expires_at,
-  'callback', spec.callback and '1' or '0')
+  'callback', spec.callback and '1' or '0', 'policy', spec.policy)
 redis.call('ZADD', K.by_created, now, id)
 redis.call('ZADD', K.by_status('pending'), now, id)
 redis.call('ZADD', K.by_agent(spec.agent), now, id)

@@ -1,12 +1,17 @@
-"""App Home: what awaits your vote, and what you decided lately."""
+"""App Home: what awaits your vote, and what you decided lately.
+
+Finding what awaits a vote reads only light fields of the pending requests (`Store.ballots`);
+full documents, which may each hold a MiB of diff, are loaded only for the few shown.
+"""
 
 from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import ApprovalRequest
+from bot.models import ApprovalRequest, Status
 from bot.service import ApprovalService
 from bot.slack.views import HOME_PENDING, HOME_RECENT, home_view
+from bot.store import Ballot
 
 PENDING_SCAN = 200
 
@@ -15,23 +20,22 @@ async def awaiting_vote(service: ApprovalService, user: str) -> list[ApprovalReq
     """Pending requests this user may still vote on, newest first."""
     store = service.store
     ids = await store.ids_by_score(store.keys.by_status("pending"), count=PENDING_SCAN)
-    found: list[ApprovalRequest] = []
-    for request in await store.get_many(ids):
-        if len(found) >= HOME_PENDING:
+    shown: list[str] = []
+    for ballot in await store.ballots(ids):
+        if len(shown) >= HOME_PENDING:
             break
-        if await may_vote(service, request, user):
-            found.append(request)
-    return found
+        if await may_vote(service, ballot, user):
+            shown.append(ballot.id)
+    return [r for r in await store.get_many(shown) if r.status is Status.pending]
 
 
-async def may_vote(service: ApprovalService, request: ApprovalRequest, user: str) -> bool:
-    """Eligible, not the requester, and not voted yet."""
-    if user in (request.on_behalf_of, request.agent_owner):
+async def may_vote(service: ApprovalService, ballot: Ballot, user: str) -> bool:
+    """Pending, eligible, not the requester or the agent's owner, and not voted yet."""
+    if ballot.status is not Status.pending or user in (ballot.requester, ballot.owner):
         return False
-    if any(a.user == user for a in request.approvals):
+    if user in ballot.approved_by:
         return False
-    policy = await service.store.policy_of(request.id)
-    return policy is not None and await service.is_eligible(user, policy)
+    return ballot.policy is not None and await service.is_eligible(user, ballot.policy)
 
 
 async def recent_decisions(service: ApprovalService, user: str) -> list[ApprovalRequest]:

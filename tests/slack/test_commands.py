@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.models import ApprovalRequest, PolicyDecision
 from bot.slack.actions import Action
-from tests.slack.conftest import DEPLOY, SlackWorld, has_buttons, visible
+from bot.store import Store
+from tests.conftest import AgentFactory
+from tests.slack.conftest import DEPLOY, SlackWorld, WorldFactory, has_buttons, visible
 
 AUDITOR = "U0MGR0001"
+MIGRATION = {"action": "db.migrate", "summary": "Migrate", "on_behalf_of": "U0OWNER01"}
 
 
 async def _command(world: SlackWorld, user: str, text: str) -> dict[str, Any]:
@@ -155,3 +159,57 @@ async def test_app_home_lists_and_votes(world: SlackWorld) -> None:
     assert "Nothing is waiting for you" in visible(home["blocks"])
     await world.settle()
     assert "1 of 2 approvals" in visible((await world.card(request["id"])).blocks)
+
+
+class CountingStore(Store):
+    """The real store, counting the full request documents it loads."""
+
+    documents = 0
+
+    async def get(self, request_id: str) -> ApprovalRequest | None:
+        self.documents += 1
+        return await super().get(request_id)
+
+    async def get_many(self, request_ids: list[str]) -> list[ApprovalRequest]:
+        self.documents += len(request_ids)
+        return await super().get_many(request_ids)
+
+    async def policy_of(self, request_id: str) -> PolicyDecision | None:
+        self.documents += 1
+        return await super().policy_of(request_id)
+
+
+async def test_app_home_and_pending_load_only_what_they_show(
+    start_world: WorldFactory, add_agent: AgentFactory
+) -> None:
+    _, token = await add_agent("infra-bot", rate_per_minute=1000)
+    async with start_world(token) as world:
+        mine = []
+        for n in range(50):
+            world.clock.advance(1)
+            if n % 17 == 5:  # a migration: the dba U0DAVE004 may vote on it
+                mine.append((await world.submit(MIGRATION, summary=f"Migrate {n}"))["id"])
+            else:
+                await world.submit(DEPLOY, summary=f"Deploy {n}")
+        await world.settle()  # every card posted: nothing else loads requests from here on
+        counting = CountingStore(world.runtime.redis, world.runtime.keys)
+        world.runtime.store = world.runtime.service.store = counting
+
+        await world.sender.event(
+            {"type": "app_home_opened", "user": "U0DAVE004", "tab": "home"}, event_id="Ev0HOME3"
+        )
+        home = await world.slack.wait_until(lambda: world.slack.views.get("home:U0DAVE004"))
+        shown = [
+            e["value"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert len(mine) == 3 and sorted(set(shown)) == sorted(mine)
+        assert counting.documents == 3
+
+        reply = visible((await _command(world, "U0DAVE004", "pending"))["blocks"])
+        assert "3 requests await your vote" in reply and all(i in reply for i in mine)
+        assert counting.documents == 6
+
+        # A request stored before the light `policy` field existed is still found.
+        await world.runtime.redis.hdel(world.runtime.keys.request(mine[0]), "policy")
+        reply = visible((await _command(world, "U0DAVE004", "pending"))["blocks"])
+        assert "3 requests await your vote" in reply
