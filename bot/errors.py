@@ -6,6 +6,7 @@ Every error carries its data and a human message; adapters translate them at the
     CountersignError
     ├── ConfigError              invalid settings or policy; start-up stops
     ├── NotFound                 no such request (or not visible to this agent)
+    ├── ContactNotFound          no such question to humans (HumanLayer contact request)
     ├── IdempotencyConflict      same Idempotency-Key, different body
     ├── Forbidden                the agent may not ask for this action / environment
     ├── PolicyDenied             policy forbids the action (the request is still recorded)
@@ -36,6 +37,14 @@ class NotFound(CountersignError):
     def __init__(self, request_id: str) -> None:
         super().__init__(f"Request {request_id!r} was not found.")
         self.request_id = request_id
+
+
+class ContactNotFound(CountersignError):
+    code = "not_found"
+
+    def __init__(self, contact_id: str) -> None:
+        super().__init__(f"Contact request {contact_id!r} was not found.")
+        self.contact_id = contact_id
 
 
 class IdempotencyConflict(CountersignError):

@@ -14,13 +14,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import (
+    ContactNotFound,
     CountersignError,
     Forbidden,
     IdempotencyConflict,
     NotFound,
     VoteRefused,
 )
-from bot.integrations.contacts import ContactNotFound
 
 STATUS_BY_ERROR: list[tuple[type[CountersignError], int]] = [
     (NotFound, 404),

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from bot.clock import Clock
-from bot.errors import CountersignError, Forbidden
+from bot.errors import ContactNotFound, Forbidden
 from bot.keys import Keys
 from bot.models import to_ms
 
@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 
 ADAPTER = "humanlayer"  # key namespace, via Keys.adapter
 RETENTION_SECONDS = 90 * 24 * 3600
-
-
-class ContactNotFound(CountersignError):
-    code = "not_found"
-
-    def __init__(self, contact_id: str) -> None:
-        super().__init__(f"Contact request {contact_id!r} was not found.")
-        self.contact_id = contact_id
 
 
 class Answer(BaseModel):

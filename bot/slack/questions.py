@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import CountersignError
-from bot.integrations.contacts import Contact, ContactDesk, ContactNotFound
+from bot.errors import ContactNotFound, CountersignError
+from bot.integrations.contacts import Contact, ContactDesk
 from bot.outbox import Job, OutboxWorker
 from bot.slack import messages
 from bot.slack.cards import CardRef, SlackState
