@@ -182,6 +182,8 @@ def _history(r: Results) -> str:
         f"from {first.stored:,} to {last.stored:,}: p99 grew {growth:.2f}x, "
         f"{verdict(growth < 1.5)} (flat read as under 1.5x).",
     ]
+    if p99 >= 0.05 or growth >= 1.5:
+        lines += ["", notes.HISTORY_MISSED]
     return "\n".join(lines)
 
 
