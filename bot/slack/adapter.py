@@ -22,8 +22,9 @@ from bot.api.app import Adapter
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.slack.cards import SlackState
+from bot.slack.cards import SLACK_TIMEOUT_S, SlackState
 from bot.slack.directory import SlackDirectory
+from bot.slack.finder import CardFinder
 from bot.slack.listeners import Listeners
 from bot.slack.notifier import Notifier
 from bot.slack.questions import Questions
@@ -57,7 +58,11 @@ def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Question
     """The bolt app, its listeners, and the Slack parts of the runtime."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    # A timeout bounds every call (the card lock outlives none); no silent re-send of a call
+    # whose connection dropped, which could post a card twice: the outbox retries instead.
+    client = AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
+    )
     secret = settings.slack_signing_secret
     bolt = AsyncApp(
         client=client,  # carries the bot token
@@ -69,7 +74,8 @@ def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Question
     state = SlackState(runtime.redis, runtime.keys)
     channel = runtime.policy.config.defaults.channel
     questions = Questions(client, state, runtime.outbox, default_channel=channel)
-    notifier = Notifier(runtime.service, client, state, runtime.clock, questions)
+    finder = CardFinder(client, state)
+    notifier = Notifier(runtime.service, client, state, runtime.clock, questions, finder)
     runtime.add_sink("slack", notifier)
     Listeners(runtime.service, state, directory, questions).register(bolt)
     runtime.extras["slack"] = bolt

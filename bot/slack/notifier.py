@@ -5,8 +5,11 @@ rules keep retries harmless:
 
 - a card is posted only when none is recorded for the request (create-if-absent), and every
   job first makes sure the card exists, so a lost `created` job cannot lose a card;
+- a post is marked in Redis before it is made; after an attempt whose answer was lost, the
+  card is first looked for in the channel by its metadata (`finder.py`) and adopted if found;
 - each job records the side effects it already performed, and skips them on a retry;
-- one worker at a time acts on a request (a short Redis lock); the others retry shortly.
+- one worker at a time acts on a request (a Redis lock, renewed while it works; every Slack
+  call has a timeout); the others retry shortly.
 
 Jobs of kind `contact` are agents' questions, not requests; `questions.py` delivers them under
 the same lock and rate-limit handling.
@@ -32,7 +35,8 @@ from bot.service import ApprovalService
 from bot.slack import messages
 from bot.slack.blocks import card, card_text
 from bot.slack.cards import CardRef, SlackState
-from bot.slack.failures import describe, retry_after
+from bot.slack.failures import SLACK_FAILURES, describe, retry_after
+from bot.slack.finder import CardFinder, card_metadata
 from bot.slack.questions import CONTACT_JOB, Questions
 
 log = logging.getLogger(__name__)
@@ -47,23 +51,22 @@ class Notifier:
     state: SlackState
     clock: Clock
     questions: Questions
+    finder: CardFinder
 
     async def __call__(self, job: Job) -> None:
-        token = await self.state.lock(job.request_id)
-        if token is None:
-            raise RetryLater(LOCKED_RETRY_SECONDS, "another worker is updating this card")
-        try:
-            if job.kind == CONTACT_JOB:
-                await self.questions.deliver(job)
-            else:
-                await self._handle(job)
-        except SlackApiError as exc:
-            seconds = retry_after(exc)
-            if seconds is None:
-                raise
-            raise RetryLater(seconds, "Slack rate limit (429)") from exc
-        finally:
-            await self.state.unlock(job.request_id, token)
+        async with self.state.holding(job.request_id) as held:
+            if not held:
+                raise RetryLater(LOCKED_RETRY_SECONDS, "another worker is updating this card")
+            try:
+                if job.kind == CONTACT_JOB:
+                    await self.questions.deliver(job)
+                else:
+                    await self._handle(job)
+            except SlackApiError as exc:
+                seconds = retry_after(exc)
+                if seconds is None:
+                    raise
+                raise RetryLater(seconds, "Slack rate limit (429)") from exc
 
     async def _handle(self, job: Job) -> None:
         request = await self.service.get(job.request_id)
@@ -84,22 +87,32 @@ class Notifier:
     async def _ensure_card(self, request: ApprovalRequest) -> CardRef:
         """The card's place in Slack, posting it first if it was never posted."""
         ref = await self.state.card(request.id)
-        if ref is not None:
-            return ref
+        if ref is None and await self.state.maybe_posted(request.id):
+            ref = await self.finder.find(request)
+            if ref is not None:
+                log.info("slack: card for %s found in %s at %s", request.id, ref.channel, ref.ts)
+                await self.state.save_card(request.id, ref)
+        return ref or await self._post_card(request)
+
+    async def _post_card(self, request: ApprovalRequest) -> CardRef:
+        await self.state.posting(request.id)
         try:
             response = await self.client.chat_postMessage(
                 channel=request.channel,
                 text=card_text(request),
                 blocks=card(request, self.clock()),
+                metadata=card_metadata(request.id),
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             await self.state.card_failed(request.id, describe(exc))
             log.error("slack: card for %s not posted: %s", request.id, describe(exc))
             raise
         ref = CardRef(str(response["channel"]), str(response["ts"]))
         await self.state.save_card(request.id, ref)
+        if request.channel.startswith("#"):
+            await self.state.save_channel_id(request.channel, ref.channel)
         log.info("slack: card for %s posted to %s at %s", request.id, ref.channel, ref.ts)
         return ref
 

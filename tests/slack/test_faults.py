@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from bot.slack.actions import Action
+from bot.slack.cards import SlackState
 from tests.slack.conftest import SlackWorld, has_buttons, visible
 
 
@@ -110,3 +112,42 @@ async def test_card_is_posted_even_when_its_created_job_was_lost(world: SlackWor
     card = await world.card(request["id"])
     assert "1 of 2 approvals" in visible(card.blocks)
     assert len(world.slack.in_channel("#prod-approvals")) == 1
+
+
+async def test_card_whose_post_answer_was_lost_is_found_not_posted_twice(
+    world: SlackWorld,
+) -> None:
+    world.slack.fail("chat.postMessage", status=500, lost=True)  # posted; the answer is lost
+    request = await world.submit()
+    card = await world.card(request["id"])  # settles: the retry looks before it posts
+    assert len(world.slack.in_channel("#prod-approvals")) == 1
+    assert [c.status for c in world.slack.calls_to("chat.postMessage")] == [500]
+    assert world.slack.calls_to("conversations.history", ok=True)
+    ready = (await world.api.client.get("/readyz")).json()
+    assert ready["checks"]["slack"]["unposted_cards"] == 0
+
+    await world.click("U0ALICE01", Action.approve, request["id"])  # the adopted card is updated
+    await world.settle()
+    assert "1 of 2 approvals" in visible(card.blocks)
+    assert len(world.slack.in_channel("#prod-approvals")) == 1
+
+
+async def test_a_post_that_never_reached_slack_is_made_once(world: SlackWorld) -> None:
+    world.slack.fail("chat.postMessage", status=500, times=2)  # refused: nothing was posted
+    request = await world.submit()
+    await world.card(request["id"])
+    assert [c.status for c in world.slack.calls_to("chat.postMessage")] == [500, 500, 200]
+    assert len(world.slack.in_channel("#prod-approvals")) == 1
+
+
+async def test_card_lock_is_held_for_as_long_as_its_holder_works(world: SlackWorld) -> None:
+    runtime = world.runtime
+    holder = SlackState(runtime.redis, runtime.keys, lock_ms=300)
+    other = SlackState(runtime.redis, runtime.keys)
+    async with holder.holding("req_slow") as held:
+        assert held
+        await asyncio.sleep(1.0)  # a Slack call slower than the lock's expiry
+        assert await other.lock("req_slow") is None
+    token = await other.lock("req_slow")  # released at once when the holder is done
+    assert token is not None
+    await other.unlock("req_slow", token)

@@ -3,7 +3,9 @@
 Point a Slack client at `fake.api_url` (SLACK_API_URL). It implements the methods Countersign
 uses, keeps the messages it was sent (so a test can read the card as it stands), checks
 blocks against Block Kit's limits (answering `invalid_blocks` as Slack does), and can be told
-to fail: `fake.fail("chat.postMessage", status=429, retry_after=7, times=2)`.
+to fail: `fake.fail("chat.postMessage", status=429, retry_after=7, times=2)`, or to do the
+work and then fail, as when Slack's answer is lost: `fake.fail("chat.postMessage", lost=True)`.
+Messages keep their `metadata`; `conversations.history` returns it with `include_all_metadata`.
 
 It also plays Slack's side of Socket Mode: `apps.connections.open` hands out a `ws://` URL of
 this server, which greets each connection with `hello`, and `send_envelope` pushes what Slack
@@ -56,6 +58,7 @@ class Failure:
     error: str
     retry_after: int | None
     times: int
+    lost: bool = False  # the call took effect; only its answer fails
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     updates: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 class FakeSlack:
@@ -74,6 +78,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.usergroups: dict[str, list[str]] = {}
         self.messages: dict[tuple[str, str], Message] = {}
+        self.channel_names: dict[str, str] = {}  # id -> name, for channels posted to by name
         self.ephemerals: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id; homes by "home:<user>"
@@ -120,10 +125,12 @@ class FakeSlack:
         error: str = "internal_error",
         retry_after: int | None = None,
         times: int = 1,
+        lost: bool = False,
     ) -> None:
-        """Answer the next `times` calls of `method` with this failure."""
+        """Answer the next `times` calls of `method` with this failure (`lost`: after doing it)."""
         error = "ratelimited" if status == 429 else error
-        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+        failure = Failure(status, error, retry_after, times, lost)
+        self._failures.setdefault(method, []).append(failure)
 
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
         return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
@@ -132,7 +139,9 @@ class FakeSlack:
         """The id this fake gives a channel name (`#prod-approvals` -> `C…`) or a DM."""
         if not name.startswith("#"):
             return name
-        return "C" + hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+        channel = "C" + hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+        self.channel_names[channel] = name[1:]
+        return channel
 
     def thread(self, channel: str, ts: str) -> list[Message]:
         """Replies in a message's thread, oldest first."""
@@ -156,9 +165,11 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await _arguments(request)
         failure = self._next_failure(method)
-        if failure is not None:
-            return self._answer_failure(method, args, failure)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if failure is not None:
+            if failure.lost and handler:
+                handler(args)
+            return self._answer_failure(method, args, failure)
         body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         auth = request.headers.get("Authorization", "")
         self.calls.append(Call(method, args, 200, body, auth))
@@ -247,6 +258,7 @@ class FakeSlack:
         ts = f"{1_700_000_000 + next(self._seq)}.000100"
         blocks = list(args.get("blocks") or [])
         message = Message(channel, ts, str(args.get("text", "")), blocks, args.get("thread_ts"))
+        message.metadata = _json_arg(args["metadata"]) if args.get("metadata") else None
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text}}
 
@@ -272,6 +284,23 @@ class FakeSlack:
             "ok": True,
             "permalink": f"https://fake-slack.test/archives/{args['channel']}/p{ts}",
         }
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages, newest first, paged by an offset cursor."""
+        channel = str(args.get("channel", ""))
+        if channel.startswith("#"):
+            return {"ok": False, "error": "channel_not_found"}
+        found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = [_history_entry(m, metadata) for m in found[start : start + limit]]
+        more = str(start + limit) if start + limit < len(found) else ""
+        return {"ok": True, "messages": messages, "response_metadata": {"next_cursor": more}}
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        channels = [{"id": i, "name": n} for i, n in sorted(self.channel_names.items())]
+        return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users", ""))
@@ -316,6 +345,14 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         if isinstance(args.get(name), str):
             args[name] = json.loads(args[name])
     return args
+
+
+def _history_entry(message: Message, metadata: bool) -> dict[str, Any]:
+    """A message as conversations.history shows it (posted by this fake's bot)."""
+    entry = {"type": "message", "ts": message.ts, "text": message.text, "bot_id": "B0BOT0001"}
+    if metadata and message.metadata:
+        entry["metadata"] = message.metadata
+    return entry
 
 
 def _json_arg(value: Any) -> dict[str, Any]:
