@@ -50,7 +50,9 @@ REGION = HumanContactSpec(
 @pytest.fixture
 async def asking(start_world: WorldFactory, add_agent: AgentFactory) -> AsyncIterator[SlackWorld]:
     """Countersign with Slack and the HumanLayer-compatible API, as `countersign serve` runs."""
-    _, token = await add_agent("infra-bot", rate_per_minute=POLLS_PER_MINUTE)
+    _, token = await add_agent(
+        "infra-bot", rate_per_minute=POLLS_PER_MINUTE, question_channels=["C0INFRA01"]
+    )
     async with start_world(token, more=[install_integrations]) as world:
         yield world
 
