@@ -93,3 +93,5 @@ async def test_service_carries_on_through_a_sentinel_failover(
             assert response.json()["status"] == "approved", request_id
             assert [a["user"] for a in response.json()["approvals"]] == [APPROVER]
     assert (await runtime.audit.verify()).intact
+    for sentinel in runtime.redis.connection_pool.sentinel_manager.sentinels:
+        await sentinel.aclose()  # the master client does not own its sentinel connections
