@@ -75,10 +75,18 @@ def hash_token(token: str) -> str:
 
 
 # token hash key -> holder's name -> the holder's JSON. ARGV[1]: the principal key prefix.
+# The token's holder and, in the same round trip, one hit on its per-minute rate counter
+# (ARGV[2] .. name .. ARGV[3], the shape of Keys.rate("principal:<name>", window)).
 _LOOKUP = """
 local name = redis.call('GET', KEYS[1])
 if not name then return false end
-return redis.call('HGET', ARGV[1] .. name, 'json')
+local json = redis.call('HGET', ARGV[1] .. name, 'json')
+if not json then return false end
+if ARGV[2] == '' then return {json, 0} end
+local counter = ARGV[2] .. name .. ARGV[3]
+local hits = redis.call('INCR', counter)
+redis.call('EXPIRE', counter, 120)
+return {json, hits}
 """
 
 
@@ -119,11 +127,23 @@ class Principals:
         return Principal.model_validate_json(raw) if raw else None
 
     async def authenticate(self, token: str) -> Principal | None:
-        """The token's holder, looked up in one round trip (it runs on every API call)."""
-        raw = await self._lookup(
-            keys=[self.keys.token(hash_token(token))], args=[self.keys.principal("")]
+        """The token's holder, counting nothing."""
+        return (await self._authenticate(token, ["", ""]))[0]
+
+    async def authenticate_and_count(self, token: str, window: int) -> tuple[Principal | None, int]:
+        """The token's holder and its hits in this rate window, in one round trip: it runs on
+        every API call."""
+        return await self._authenticate(token, self.keys.rate("principal:\0", window).split("\0"))
+
+    async def _authenticate(self, token: str, counter: list[str]) -> tuple[Principal | None, int]:
+        found = await self._lookup(
+            keys=[self.keys.token(hash_token(token))],
+            args=[self.keys.principal(""), *counter],
         )
-        return Principal.model_validate_json(raw) if raw else None
+        if not found:
+            return None, 0
+        raw, hits = found
+        return Principal.model_validate_json(raw), int(hits)
 
     async def all(self) -> list[Principal]:
         names = sorted(_text(n) for n in await self.redis.smembers(self.keys.principals))

@@ -26,6 +26,19 @@ IdempotencyKey = Annotated[
 ]
 
 
+def as_json(
+    request: ApprovalRequest, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """The request as JSON, serialised once: the hot paths skip FastAPI's re-validation of a
+    model the service just built (the schema is still `response_model` in the OpenAPI)."""
+    return Response(
+        request.model_dump_json(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
 @router.post(
     "/requests",
     status_code=201,
@@ -36,9 +49,8 @@ async def create_request(
     body: RequestIn,
     agent: AgentDep,
     runtime: RuntimeDep,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> ApprovalRequest:
+) -> Response:
     """Submit an action for approval. Policy rates it; the response says what happens next."""
     if body.callback_url is not None and not runtime.webhooks_enabled:
         raise HTTPException(
@@ -47,10 +59,11 @@ async def create_request(
             "(COUNTERSIGN_WEBHOOK_SECRET is unset)",
         )
     submitted = await runtime.service.submit(agent, body, idempotency_key)
-    if not submitted.created:
-        response.status_code = 200
-    response.headers["Location"] = f"/v1/requests/{submitted.request.id}"
-    return submitted.request
+    return as_json(
+        submitted.request,
+        status_code=201 if submitted.created else 200,
+        headers={"Location": f"/v1/requests/{submitted.request.id}"},
+    )
 
 
 @router.get("/requests/{request_id}", response_model=ApprovalRequest)
@@ -59,9 +72,9 @@ async def get_request(
     agent: AgentDep,
     runtime: RuntimeDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
-) -> ApprovalRequest:
+) -> Response:
     """Read a request; with `wait`, return as soon as it is decided (long-poll)."""
-    return await runtime.service.wait(request_id, agent=agent.name, seconds=wait)
+    return as_json(await runtime.service.wait(request_id, agent=agent.name, seconds=wait))
 
 
 @router.post("/requests/{request_id}/cancel", response_model=ApprovalRequest)
