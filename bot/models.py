@@ -173,15 +173,20 @@ class RequestIn(BaseModel):
 
     def executable(self) -> dict[str, Any]:
         """The parts of the request that define what will run."""
-        return {
-            "action": self.action,
-            "resource": self.resource,
-            "environment": self.environment,
-            "command": self.command,
-            "diff": self.diff,
-            "scope": self.scope.model_dump(),
-            "params": self.params,
-        }
+        return executable(self)
+
+
+def executable(request: RequestIn | ApprovalRequest) -> dict[str, Any]:
+    """What will run: action, resource, environment, command, diff, scope and params."""
+    return {
+        "action": request.action,
+        "resource": request.resource,
+        "environment": request.environment,
+        "command": request.command,
+        "diff": request.diff,
+        "scope": request.scope.model_dump(),
+        "params": request.params,
+    }
 
 
 def canonical_json(value: Any) -> str:
@@ -264,15 +269,8 @@ class ApprovalRequest(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def executable(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "resource": self.resource,
-            "environment": self.environment,
-            "command": self.command,
-            "diff": self.diff,
-            "scope": self.scope.model_dump(),
-            "params": self.params,
-        }
+        """The parts of the request that define what will run (what `action_hash` covers)."""
+        return executable(self)
 
 
 class RequestEvent(StrEnum):

@@ -16,8 +16,7 @@ from pydantic import ValidationError
 
 from bot.client import ClientError, Countersign
 from bot.client.flows import POLL_SECONDS, RECONNECT_PATIENCE
-from bot.commands import Commands
-from bot.errors import ConfigError
+from bot.commands import Commands, read_text
 from bot.integrations import claude_hook, exec_gate
 from bot.models import RequestIn
 from bot.policy import describe
@@ -97,7 +96,7 @@ def _exec(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _exec_request(args: argparse.Namespace, argv: list[str]) -> RequestIn:
-    diff = _read(args.diff_file) if args.diff_file else ""
+    diff = read_text(args.diff_file) if args.diff_file else ""
     return RequestIn(
         action=args.action,
         summary=args.summary or exec_gate.default_summary(argv),
@@ -113,7 +112,7 @@ def _exec_request(args: argparse.Namespace, argv: list[str]) -> RequestIn:
 
 
 def _request(args: argparse.Namespace, settings: Settings) -> int:
-    text = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
+    text = sys.stdin.read() if args.file == "-" else read_text(Path(args.file))
     try:
         body = RequestIn.model_validate_json(text)
     except ValidationError as exc:
@@ -151,10 +150,3 @@ def _hook_claude(args: argparse.Namespace, settings: Settings) -> int:
     with Countersign.from_env(patience=args.patience) as client:
         print(json.dumps(claude_hook.decide(event, rule, hooks, client)))
     return 0
-
-
-def _read(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read ({exc.strerror})") from None

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.commands import Commands
-from bot.errors import ConfigError
+from bot.commands import Commands, read_text
 from bot.models import RequestIn
 from bot.policy import Policy, describe
 from bot.settings import Settings
@@ -27,7 +26,7 @@ def register(commands: Commands) -> None:
 
 def check_request(args: argparse.Namespace, settings: Settings) -> int:
     policy = Policy.load(settings.config_dir)
-    text = sys.stdin.read() if str(args.file) == "-" else _read(args.file)
+    text = sys.stdin.read() if str(args.file) == "-" else read_text(args.file)
     try:
         request = RequestIn.model_validate_json(text)
     except ValidationError as exc:
@@ -46,10 +45,3 @@ def check_request(args: argparse.Namespace, settings: Settings) -> int:
     }
     print(json.dumps(report, indent=2))
     return 0
-
-
-def _read(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read ({exc.strerror})") from None
