@@ -12,6 +12,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import BashLexer, DiffLexer, JsonLexer, TextLexer
 
+from bot.detectors import command_text
 from bot.stats import human_duration
 
 LEXERS: dict[str, type[Lexer]] = {
@@ -46,10 +47,6 @@ def took(request: Any) -> str:
 
 def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.1%}"
-
-
-def command_text(command: str | list[str]) -> str:
-    return command if isinstance(command, str) else " ".join(command)
 
 
 def install_filters(env: Environment) -> None:
