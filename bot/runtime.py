@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,3 +154,4 @@ class Runtime:
         await self.waiters.stop()
         await self.http.aclose()
         await self.redis.aclose()
+        await asyncio.sleep(0)  # let closed transports finish closing before the loop may end

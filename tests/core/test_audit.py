@@ -26,7 +26,9 @@ async def make_history(runtime: Runtime) -> list[str]:
     ids = []
     for _ in range(3):
         request = (await runtime.service.submit(AGENT, body)).request
+        await asyncio.sleep(0.002)  # a millisecond apart: room for a forged id in between
         await runtime.service.vote(request.id, "U0ALICE01", approve=True, comment="lgtm")
+        await asyncio.sleep(0.002)
         ids.append(request.id)
     return ids
 

@@ -42,7 +42,7 @@ class Gateway:
     def url(self) -> str:
         return self.api.base_url
 
-    async def pending(self, timeout: float = 10.0) -> ApprovalRequest:
+    async def pending(self, timeout: float = 30.0) -> ApprovalRequest:
         """The newest pending request, once an integration has submitted one."""
         store, keys = self.api.runtime.store, self.api.runtime.keys
         async with asyncio.timeout(timeout):
@@ -83,7 +83,7 @@ class Gateway:
 async def gateway(
     serve_api: ApiFactory, add_agent: AgentFactory, clock: ManualClock
 ) -> AsyncIterator[Gateway]:
-    _, token = await add_agent("infra-bot")
+    _, token = await add_agent("infra-bot", rate_per_minute=10_000)  # SDKs poll quickly
     async with serve_api(adapters=[install_integrations]) as api:
         yield Gateway(api, token, clock)
 
@@ -98,7 +98,7 @@ async def slack_gateway(
     clock: ManualClock,
 ) -> AsyncIterator[Gateway]:
     """The same, with the Slack adapter on a fake Slack: approvers click the posted card."""
-    _, token = await add_agent("infra-bot")
+    _, token = await add_agent("infra-bot", rate_per_minute=10_000)  # SDKs poll quickly
     runtime = make_runtime(settings=slack_settings)
     adapters = [slack_adapter(slack_settings), install_integrations]
     async with serve_api(runtime=runtime, adapters=adapters) as api:

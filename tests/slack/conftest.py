@@ -177,6 +177,17 @@ async def world(start_world: WorldFactory, add_agent: AgentFactory) -> AsyncIter
         yield world
 
 
+async def readiness_once(world: SlackWorld, count: str) -> dict[str, Any]:
+    """`/readyz` once its Slack check counts something under `count` (e.g. `unposted_cards`):
+    a failed call is recorded by the fake before the worker hears the error and notes it."""
+    async with asyncio.timeout(20):
+        while True:
+            ready: dict[str, Any] = (await world.api.client.get("/readyz")).json()
+            if ready["checks"]["slack"][count]:
+                return ready
+            await asyncio.sleep(0.05)
+
+
 def texts_of(blocks: list[dict[str, Any]], kind: str | None = None) -> list[str]:
     """Every text string in a block tree (or those of one `kind`: `plain_text`, `mrkdwn`)."""
     found: list[str] = []

@@ -28,7 +28,14 @@ from bot.slack.actions import ANSWER_INPUT, OPTION_INPUT, Action, Block
 from bot.slack.messages import question
 from bot.slack.views import answer_modal
 from tests.conftest import AgentFactory, ApiFactory
-from tests.slack.conftest import SlackWorld, WorldFactory, has_buttons, texts_of, visible
+from tests.slack.conftest import (
+    SlackWorld,
+    WorldFactory,
+    has_buttons,
+    readiness_once,
+    texts_of,
+    visible,
+)
 from tests.support.fake_slack import VIEW_BLOCKS, FakeSlack, Message, block_kit_problems
 from tests.support.slack_signing import view_submission
 
@@ -295,9 +302,7 @@ async def test_question_slack_has_not_accepted_shows_in_readyz(asking: SlackWorl
         headers=asking.api.auth(asking.token),
     )
     assert asked.status_code == 200
-    await asking.slack.wait_until(lambda: asking.slack.calls_to("chat.postMessage"))
-    await asking.runtime.outbox.drain()
-    slack = (await asking.api.client.get("/readyz")).json()["checks"]["slack"]
+    slack = (await readiness_once(asking, "unposted_questions"))["checks"]["slack"]
     assert slack["unposted_questions"] == 1 and slack["unposted_cards"] == 0
     assert list(slack["errors"].values()) == ["500"]
 
