@@ -58,7 +58,7 @@ class Listeners:
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.once)
         app.error(self.explain)
-        app.action(Action.approve)(self._acked(self.approve))
+        app.action(Action.approve)(self.approve)
         app.action(Action.deny)(self._acked(self.deny))
         app.view(View.deny)(self.deny_submitted)
         app.action(Action.view_diff)(self._acked(self.view_diff))
@@ -79,6 +79,21 @@ class Listeners:
             await self._explaining(body, client, work(body, client, respond))
 
         return listener
+
+    async def _stored_then_acked(
+        self, ack: AsyncAck, body: Body, client: AsyncWebClient, work: Awaitable[Any]
+    ) -> bool:
+        """Run `work` (a vote or an answer) before the ack, so Slack's 200 means it is stored
+        and a crash right after cannot lose it; a refusal is acked, then explained. True when
+        the work succeeded."""
+        try:
+            await work
+        except Exception as error:
+            await ack()
+            await self.explain(error, body, client)
+            return False
+        await ack()
+        return True
 
     async def _explaining(self, body: Body, client: AsyncWebClient, work: Awaitable[Any]) -> None:
         # Bolt forgets an ack when the listener fails right after it (its runner resets the
@@ -102,10 +117,11 @@ class Listeners:
         text = await refusals.message_for(error, self.service.store, self.directory)
         await refusals.tell(client, body, text)
 
-    async def approve(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
+    async def approve(self, ack: AsyncAck, body: Body, client: AsyncWebClient) -> None:
         user = body["user"]["id"]
-        await self.service.vote(_value(body), user, approve=True)
-        await self._refresh_home(client, body, user)
+        vote = self.service.vote(_value(body), user, approve=True)
+        if await self._stored_then_acked(ack, body, client, vote):
+            await self._refresh_home(client, body, user)
 
     async def deny(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Open the reason modal, unless the vote could not count anyway."""
@@ -125,11 +141,10 @@ class Listeners:
         if request.risk is Risk.critical and not reason:
             await ack(response_action="errors", errors={Block.deny_reason: REASON_REQUIRED})
             return
-        await ack()
         user = body["user"]["id"]
         vote = self.service.vote(request_id, user, approve=False, comment=reason)
-        await self._explaining(body, client, vote)
-        await self._refresh_home(client, body, user)
+        if await self._stored_then_acked(ack, body, client, vote):
+            await self._refresh_home(client, body, user)
 
     async def view_diff(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         request = await self.service.get(_value(body))
@@ -156,9 +171,8 @@ class Listeners:
         if not text:
             await ack(response_action="errors", errors={Block.answer_text: ANSWER_REQUIRED})
             return
-        await ack()
         answering = self.questions.answer(contact_id, body["user"]["id"], text, option)
-        await self._explaining(body, client, answering)
+        await self._stored_then_acked(ack, body, client, answering)
 
     async def command(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         reply = await self._commands().run(body["user_id"], body.get("text") or "")
