@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import aiohttp
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +23,7 @@ from bot.api.app import Adapter
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.slack import text
 from bot.slack.cards import SLACK_TIMEOUT_S, SlackState
 from bot.slack.directory import SlackDirectory
 from bot.slack.finder import CardFinder
@@ -43,6 +45,7 @@ def slack_adapter(settings: Settings) -> Adapter:
 
     def install(app: FastAPI, runtime: Runtime) -> None:
         bolt, questions = build_bolt(settings, runtime)
+        _around_runtime(app, lambda: _reusing_connections(bolt.client))
         # Adapters installed after this one (the contact desk) exist once the app starts.
         _while_running(app, lambda: _answering_questions(questions, runtime))
         if settings.slack_app_token is not None:
@@ -58,6 +61,7 @@ def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Question
     """The bolt app, its listeners, and the Slack parts of the runtime."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
+    text.prepare()
     # A timeout bounds every call (the card lock outlives none); no silent re-send of a call
     # whose connection dropped, which could post a card twice: the outbox retries instead.
     client = AsyncWebClient(
@@ -112,6 +116,33 @@ def _while_running(app: FastAPI, session: Callable[[], AbstractAsyncContextManag
             yield state
 
     app.router.lifespan_context = lifespan
+
+
+def _around_runtime(app: FastAPI, session: Callable[[], AbstractAsyncContextManager[None]]) -> None:
+    """Enter `session` before the runtime starts; leave it after the runtime (and with it the
+    outbox workers that may be mid-call) has stopped."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi: FastAPI) -> AsyncIterator[Any]:
+        async with session(), inner(asgi) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@asynccontextmanager
+async def _reusing_connections(client: AsyncWebClient) -> AsyncIterator[None]:
+    """One HTTP session for every Web API call while the app runs, so connections (and their
+    TLS handshakes) to Slack are reused rather than opened per call. A stale connection fails
+    its call like any other network error; the outbox retries it."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_S))
+    client.session = session
+    try:
+        yield
+    finally:
+        client.session = None
+        await session.close()
 
 
 @asynccontextmanager

@@ -46,6 +46,12 @@ def escape(text: str) -> str:
     return reveal(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def prepare() -> None:
+    """Build the format-character tables now (a scan of every code point, under a second)
+    rather than inside the first card, where it would stall the event loop."""
+    _format_characters()
+
+
 @cache
 def _markers() -> dict[int, str]:
     """A translation table for Unicode's `Cf` category, from this Python's Unicode data."""

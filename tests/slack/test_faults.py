@@ -9,7 +9,7 @@ import pytest
 
 from bot.slack.actions import Action
 from bot.slack.cards import SlackState
-from tests.slack.conftest import SlackWorld, has_buttons, visible
+from tests.slack.conftest import SlackWorld, has_buttons, readiness_once, visible
 
 
 @pytest.mark.parametrize(
@@ -60,9 +60,7 @@ async def test_card_posted_after_rate_limits_and_outage_and_shown_in_readyz(
     world.slack.fail("chat.postMessage", status=429, retry_after=7, times=2)
     world.slack.fail("chat.postMessage", status=500, times=2)
     request = await world.submit()
-    await world.slack.wait_until(lambda: world.slack.calls_to("chat.postMessage"))
-    await world.runtime.outbox.drain()
-    ready = (await world.api.client.get("/readyz")).json()
+    ready = await readiness_once(world, "unposted_cards")
     assert ready["status"] == "ready"
     assert ready["checks"]["slack"]["unposted_cards"] == 1
     assert request["id"] in ready["checks"]["slack"]["errors"]
@@ -142,12 +140,25 @@ async def test_a_post_that_never_reached_slack_is_made_once(world: SlackWorld) -
 
 async def test_card_lock_is_held_for_as_long_as_its_holder_works(world: SlackWorld) -> None:
     runtime = world.runtime
-    holder = SlackState(runtime.redis, runtime.keys, lock_ms=300)
+    holder = SlackState(runtime.redis, runtime.keys, lock_ms=1500)
     other = SlackState(runtime.redis, runtime.keys)
     async with holder.holding("req_slow") as held:
         assert held
-        await asyncio.sleep(1.0)  # a Slack call slower than the lock's expiry
+        await asyncio.sleep(2.5)  # a Slack call slower than the lock's expiry
         assert await other.lock("req_slow") is None
     token = await other.lock("req_slow")  # released at once when the holder is done
     assert token is not None
     await other.unlock("req_slow", token)
+
+
+async def test_web_api_calls_reuse_one_connection(world: SlackWorld) -> None:
+    """While the app runs, calls share an HTTP session: cards posted one after another travel
+    over a kept-alive connection instead of opening (against slack.com, TLS-handshaking) one
+    per call."""
+    for n in range(4):
+        request = await world.submit(summary=f"card {n}")
+        await world.card(request["id"])
+    posts = world.slack.calls_to("chat.postMessage", ok=True)
+    assert len(posts) >= 4
+    assert all(call.peer for call in posts)
+    assert len({call.peer for call in posts}) < len(posts)

@@ -46,6 +46,7 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     authorization: str = ""  # the token the caller sent, as `Bearer …`
+    peer: str = ""  # the caller's end of the TCP connection, `host:port`
 
     @property
     def ok(self) -> bool:
@@ -172,7 +173,8 @@ class FakeSlack:
             return self._answer_failure(method, args, failure)
         body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         auth = request.headers.get("Authorization", "")
-        self.calls.append(Call(method, args, 200, body, auth))
+        peer = "{}:{}".format(*(request.transport.get_extra_info("peername") or ("", ""))[:2])
+        self.calls.append(Call(method, args, 200, body, auth, peer))
         return web.json_response(body)
 
     async def _respond(self, request: web.Request) -> web.Response:
