@@ -39,13 +39,15 @@ def main() -> int:
 def _online(workdir: Path, results: report.Results, *, quick: bool) -> None:
     """Memory, intake and decision latency: server process plus Redis, AOF fsync always."""
     (workdir / "online").mkdir()
-    with redis_server(workdir / "online") as redis, countersign_server(redis.url, workdir) as base:
-        results.memory = asyncio.run(_memory(base, redis.url))
+    with redis_server(workdir / "online") as redis, countersign_server(redis, workdir) as served:
+        results.memory = asyncio.run(_memory(served.base, redis.url))
         print(f"memory: {results.memory}", flush=True)
-        results.intake = asyncio.run(intake.run(base, redis.url, 3 if quick else 8))
+        results.intake, results.backlog = asyncio.run(
+            intake.run(served, redis.url, 3 if quick else 8)
+        )
         print("intake done", flush=True)
         samples = 50 if quick else 300
-        results.decision = asyncio.run(decision.run(base, redis.url, samples))
+        results.decision = asyncio.run(decision.run(served.base, redis.url, samples))
         print("decision done", flush=True)
 
 
@@ -62,9 +64,9 @@ def _bulk(workdir: Path, results: report.Results, *, quick: bool) -> None:
         # No server yet: its own once-a-second sweep would race the measured one.
         results.sweep = asyncio.run(_sweep(redis.url, workdir))
         print("sweep done", flush=True)
-        with countersign_server(redis.url, workdir) as base:
+        with countersign_server(redis, workdir) as served:
             sizes = history.SIZES[:2] if quick else history.SIZES
-            results.history = asyncio.run(_history(base, redis.url, workdir, sizes, quick))
+            results.history = asyncio.run(_history(served.base, redis.url, workdir, sizes, quick))
             print("history done", flush=True)
 
 

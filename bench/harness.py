@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +56,60 @@ def _process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=15)
 
 
+DRAIN_LIMIT_S = 900  # a backlog that takes longer means the server is stuck: fail the run
+
+
+@dataclass
+class Served:
+    """A running bench server: its base URL and the processes whose CPU time is measured."""
+
+    base: str
+    pids: dict[str, int]
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by each process, and by this one (the load
+        generator)."""
+        used = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        mine = os.times()
+        return {**used, "load generator": mine.user + mine.system}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """From /proc/PID/stat: utime and stime, fields 14 and 15 (after the `(comm)` field)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def countersign_server(redis_url: str, workdir: Path) -> Iterator[str]:
+def countersign_server(redis: RedisServer, workdir: Path) -> Iterator[Served]:
     """`bench.app` (production app with Slack + baseline endpoint) in its own process,
-    with the fake Slack in a third; yields the server's base URL."""
+    with the fake Slack in a third."""
     slack_port, port = free_port(), free_port()
     slack_api = f"http://127.0.0.1:{slack_port}/api/"
     with (
-        _process("bench.slack", str(slack_port)),
-        _process("bench.app", str(port), redis_url, str(workdir), slack_api) as server,
+        _process("bench.slack", str(slack_port)) as slack,
+        _process("bench.app", str(port), redis.url, str(workdir), slack_api) as server,
     ):
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(base, server)
-        yield base
+        assert redis.process is not None
+        pids = {"server": server.pid, "redis": redis.process.pid, "fake Slack": slack.pid}
+        yield Served(base, pids)
+
+
+async def drained(redis_url: str) -> tuple[int, float]:
+    """Wait until the outbox holds no job (the Slack cards and updates a run queued);
+    returns how many jobs were queued when called and the seconds it took."""
+    keys = Keys()
+    sinks = [keys.outbox(sink) for sink in ("slack", "webhook")]
+    began = time.monotonic()
+    async with redis_client(redis_url) as redis:
+        queued = first = sum([await redis.zcard(key) for key in sinks])
+        async with asyncio.timeout(DRAIN_LIMIT_S):
+            while queued:
+                await asyncio.sleep(0.2)
+                queued = sum([await redis.zcard(key) for key in sinks])
+    return first, time.monotonic() - began
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -109,10 +150,16 @@ class Run:
     latencies: list[float]
     seconds: float
     errors: int
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, measured
 
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def cpu_per_request(self) -> dict[str, float]:
+        """Microseconds of CPU each process spent per measured request."""
+        done = len(self.latencies) + self.errors
+        return {name: used / done * 1e6 for name, used in self.cpu.items()} if done else {}
 
     def percentile(self, p: float) -> float:
         return percentile(self.latencies, p)
@@ -130,8 +177,15 @@ def percentile(values: list[float], p: float) -> float:
 Call = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
 
 
-async def closed_loop(call: Call, workers: int, seconds: float, warmup: float = 1.0) -> Run:
-    """`workers` loops each calling `call` back to back; measures after a warm-up."""
+async def closed_loop(
+    call: Call,
+    workers: int,
+    seconds: float,
+    warmup: float = 1.0,
+    cpu: Callable[[], dict[str, float]] | None = None,
+) -> Run:
+    """`workers` loops each calling `call` back to back; measures after a warm-up, with the
+    CPU time `cpu` reports (by process) over the measured window."""
     latencies: list[float] = []
     errors = 0
     measuring = False
@@ -152,10 +206,13 @@ async def closed_loop(call: Call, workers: int, seconds: float, warmup: float = 
     async with aiohttp.ClientSession(connector=connector) as session:
         tasks = [asyncio.create_task(worker(session, i)) for i in range(workers)]
         await asyncio.sleep(warmup)
+        before = cpu() if cpu else {}
         measuring, began = True, time.perf_counter()
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
-    return Run(latencies, elapsed, errors)
+        after = cpu() if cpu else {}
+    used = {name: after[name] - before[name] for name in before}
+    return Run(latencies, elapsed, errors, used)
 
 
 @contextlib.asynccontextmanager

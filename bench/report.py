@@ -10,9 +10,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench import notes
-from bench.decision import DecisionResult
+from bench.decision import WARMUP, DecisionResult
 from bench.history import HistoryRow
-from bench.intake import IntakeRow
+from bench.intake import Backlog, IntakeRow
 from bench.memory import MemoryResult
 from bench.sweep import SweepRow
 
@@ -24,6 +24,7 @@ class Results:
     command: str
     seconds: float = 0.0
     intake: list[IntakeRow] = field(default_factory=list)
+    backlog: Backlog | None = None
     decision: DecisionResult | None = None
     history: list[HistoryRow] = field(default_factory=list)
     sweep: list[SweepRow] = field(default_factory=list)
@@ -115,10 +116,27 @@ def _intake(r: Results) -> str:
             f"{ms(i.percentile(99))} | {ms(b.percentile(50))} / {ms(b.percentile(99))} | "
             f"{i.percentile(99) / b.percentile(99):.2f}x | {i.errors + b.errors} |"
         )
-    lines += ["", notes.INTAKE_PATH]
+    lines += ["", notes.INTAKE_PATH, "", *_cpu_table(r.intake)]
+    if r.backlog is not None and r.backlog.jobs:
+        lines += [
+            "",
+            f"When the last intake run stopped, {r.backlog.jobs:,} Slack jobs (cards) were "
+            f"still queued; the server finished them in {r.backlog.seconds:.1f} s, before the next "
+            "benchmark started.",
+        ]
     top = r.intake[-1]
     ratio = top.intake.throughput / top.baseline.throughput
     p99 = top.intake.percentile(99) / top.baseline.percentile(99)
+    intake_cpu = sum(top.intake.cpu_per_request().values())
+    baseline_cpu = sum(top.baseline.cpu_per_request().values())
+    if intake_cpu and baseline_cpu:
+        lines += [
+            "",
+            f"At {top.agents} agents a request costs {intake_cpu:,.0f} us of CPU in all "
+            f"processes for intake and {baseline_cpu:,.0f} us for the baseline; with the "
+            f"cores saturated that predicts a throughput ratio near "
+            f"{baseline_cpu / intake_cpu:.2f}x, and the run measured {ratio:.2f}x.",
+        ]
     lines += [
         "",
         f"Target at {top.agents} agents: throughput at least 0.6x baseline: {ratio:.2f}x, "
@@ -129,6 +147,25 @@ def _intake(r: Results) -> str:
     return "\n".join(lines)
 
 
+def _cpu_table(rows: list[IntakeRow]) -> list[str]:
+    """CPU microseconds per request, by process: where each endpoint's cost goes."""
+    names = list(rows[0].intake.cpu) if rows and rows[0].intake.cpu else []
+    if not names:
+        return []
+    lines = [
+        "CPU time per request, by process (microseconds; from `/proc`, over each measured window):",
+        "",
+        f"| agents | endpoint | {' | '.join(names)} | all |",
+        "| --- | --- |" + " --- |" * (len(names) + 1),
+    ]
+    for row in rows:
+        for label, run in (("intake", row.intake), ("baseline", row.baseline)):
+            used = run.cpu_per_request()
+            cells = " | ".join(f"{used.get(name, 0):.0f}" for name in names)
+            lines.append(f"| {row.agents} | {label} | {cells} | {sum(used.values()):.0f} |")
+    return lines
+
+
 def _decision(r: Results) -> str:
     d = r.decision
     if d is None:
@@ -137,7 +174,8 @@ def _decision(r: Results) -> str:
     lines = [
         "## Decision latency",
         "",
-        f"Path measured: **{d.path}**. {len(d.decision.latencies)} decisions, one at a time.",
+        f"Path measured: **{d.path}**. {len(d.decision.latencies)} decisions, one at a time, "
+        f"after {WARMUP} unmeasured ones.",
         "",
         "| | p50 | p99 | max |",
         "| --- | --- | --- | --- |",

@@ -173,7 +173,8 @@ class FakeSlack:
             return self._answer_failure(method, args, failure)
         body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         auth = request.headers.get("Authorization", "")
-        peer = "{}:{}".format(*(request.transport.get_extra_info("peername") or ("", ""))[:2])
+        address = request.transport.get_extra_info("peername") if request.transport else None
+        peer = "{}:{}".format(*address[:2]) if address else ""
         self.calls.append(Call(method, args, 200, body, auth, peer))
         return web.json_response(body)
 
