@@ -62,7 +62,12 @@ class Gateway:
         return await self.api.runtime.service.get(request_id)
 
     async def deny(self, request_id: str, reason: str, user: str = "U0CAROL03") -> ApprovalRequest:
-        return await self.api.runtime.service.vote(request_id, user, approve=False, comment=reason)
+        if self.slack is None:
+            return await self.api.runtime.service.vote(
+                request_id, user, approve=False, comment=reason
+            )
+        await self.slack.deny(user, request_id, reason)  # Deny on the card, reason in the modal
+        return await self.api.runtime.service.get(request_id)
 
     async def expire(self) -> None:
         self.clock.advance(A_WEEK)

@@ -48,7 +48,8 @@ async def test_matching_bash_command_is_allowed_once_approved(slack_gateway: Gat
     )
 
 
-async def test_denied_edit_is_denied_with_the_reason(gateway: Gateway) -> None:
+async def test_denied_edit_is_denied_with_the_reason(slack_gateway: Gateway) -> None:
+    gateway = slack_gateway  # Deny on the Slack card, the reason typed in the modal
     asking = asyncio.create_task(
         hook(gateway.url, gateway.token, "pretooluse_edit_prod_config.json")
     )

@@ -71,8 +71,9 @@ async def test_approved_command_runs_with_its_exit_status(
 
 
 async def test_denied_command_never_runs_and_exits_3_with_the_reason(
-    gateway: Gateway, tmp_path: Path
+    slack_gateway: Gateway, tmp_path: Path
 ) -> None:
+    gateway = slack_gateway  # Deny on the Slack card, the reason typed in the modal
     marker = tmp_path / "ran"
     running = await exec_gate(gateway, touch_and_exit(marker, 0))
     await gateway.decide_next("deny", reason="not during the incident")

@@ -15,11 +15,11 @@ from bot.clock import ManualClock
 from bot.outbox import LEASE_SECONDS
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.slack.actions import Action
+from bot.slack.actions import DENY_REASON_INPUT, Action, Block
 from bot.slack.adapter import slack_adapter
 from tests.conftest import AgentFactory, Api, ApiFactory, RuntimeFactory
 from tests.support.fake_slack import FakeSlack, Message
-from tests.support.slack_signing import SlackSender, block_action
+from tests.support.slack_signing import SlackSender, block_action, view_submission
 
 SECRET = "test-signing-secret"
 ONCALL = ["U0ALICE01", "U0BOB0002", "U0CAROL03"]
@@ -130,6 +130,25 @@ class SlackWorld:
         )
         assert response.status_code == 200, response.text
 
+    async def open_deny_modal(self, user: str, request_id: str) -> dict[str, Any]:
+        """Click Deny on the card; the reason modal Slack was asked to open."""
+        await self.click(user, Action.deny, request_id)
+
+        def opened() -> list[dict[str, Any]]:
+            views = [c.response["view"] for c in self.slack.calls_to("views.open", ok=True)]
+            return [v for v in views if request_id in v.get("private_metadata", "")]
+
+        views: list[dict[str, Any]] = await self.slack.wait_until(opened)
+        return dict(views[-1])
+
+    async def deny(self, user: str, request_id: str, reason: str | None) -> None:
+        """Deny through the modal, as a person would: click Deny, write the reason, submit."""
+        modal = await self.open_deny_modal(user, request_id)
+        response = await self.sender.interact(
+            view_submission(user, modal, deny_reason_values(reason))
+        )
+        assert response.status_code == 200 and not response.content, response.text
+
     async def click_from_home(self, user: str, action: Action, request_id: str) -> None:
         """A click on App Home's buttons: no channel, no message."""
         view = {"type": "home", "id": f"home-{user}", "hash": "h"}
@@ -175,6 +194,11 @@ async def world(start_world: WorldFactory, add_agent: AgentFactory) -> AsyncIter
     _, token = await add_agent("infra-bot", owner="U0OWNER01")
     async with start_world(token) as world:
         yield world
+
+
+def deny_reason_values(text: str | None) -> dict[str, Any]:
+    """The deny modal's `state.values` with `text` typed as the reason (None: left empty)."""
+    return {Block.deny_reason: {DENY_REASON_INPUT: {"type": "plain_text_input", "value": text}}}
 
 
 async def readiness_once(world: SlackWorld, count: str) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.actions import DENY_REASON_INPUT, Action, Block
-from tests.slack.conftest import DEPLOY, SlackWorld, has_buttons, visible
+from bot.slack.actions import Action, Block
+from tests.slack.conftest import DEPLOY, SlackWorld, deny_reason_values, has_buttons, visible
 from tests.support.slack_signing import view_submission
 
 
@@ -48,28 +48,22 @@ async def test_two_person_flow_end_to_end(world: SlackWorld) -> None:
     assert len([m for m in world.slack.in_channel("#prod-approvals")]) == 1
 
 
-async def _open_deny_modal(world: SlackWorld, user: str, request_id: str) -> dict:
-    await world.click(user, Action.deny, request_id)
-    opened = await world.slack.wait_until(lambda: world.slack.calls_to("views.open", ok=True))
-    return dict(opened[-1].response["view"])
-
-
-def _reason(text: str | None) -> dict:
-    return {Block.deny_reason: {DENY_REASON_INPUT: {"type": "plain_text_input", "value": text}}}
-
-
 async def test_deny_with_reason_via_the_modal(world: SlackWorld) -> None:
     request = await world.submit()
-    modal = await _open_deny_modal(world, "U0CAROL03", request["id"])
+    modal = await world.open_deny_modal("U0CAROL03", request["id"])
     assert modal["blocks"][1]["optional"] is False  # critical: the reason is required
 
-    empty = await world.sender.interact(view_submission("U0CAROL03", modal, _reason(None)))
+    empty = await world.sender.interact(
+        view_submission("U0CAROL03", modal, deny_reason_values(None))
+    )
     assert empty.json() == {
         "response_action": "errors",
         "errors": {Block.deny_reason: "A reason is required to deny a critical request."},
     }
     reason = "Wildcard IAM scope <!channel> is not acceptable"
-    done = await world.sender.interact(view_submission("U0CAROL03", modal, _reason(reason)))
+    done = await world.sender.interact(
+        view_submission("U0CAROL03", modal, deny_reason_values(reason))
+    )
     assert done.status_code == 200
 
     card = await world.card(request["id"])
@@ -89,9 +83,9 @@ async def test_deny_with_reason_via_the_modal(world: SlackWorld) -> None:
 
 async def test_deny_reason_is_optional_below_critical(world: SlackWorld) -> None:
     request = await world.submit(DEPLOY)
-    modal = await _open_deny_modal(world, "U0ALICE01", request["id"])
+    modal = await world.open_deny_modal("U0ALICE01", request["id"])
     assert modal["blocks"][1]["optional"] is True
-    await world.sender.interact(view_submission("U0ALICE01", modal, _reason(None)))
+    await world.sender.interact(view_submission("U0ALICE01", modal, deny_reason_values(None)))
     await world.settle()
     card = await world.card(request["id"])
     assert "*Denied* by <@U0ALICE01>" in visible(card.blocks)
