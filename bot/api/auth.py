@@ -76,4 +76,12 @@ async def auditor(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 AgentDep = Annotated[Principal, Depends(agent)]
 AuditorDep = Annotated[Principal, Depends(auditor)]
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+
+
+async def _runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+# Every dependency here is `async def`: FastAPI runs a plain `def` one in a worker thread, a
+# thread hop per request for what is an attribute read.
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]

@@ -39,7 +39,7 @@ def parse_time(runtime: Runtime, text: str | None) -> datetime | None:
     return parse_moment(text, runtime.clock()) if text else None
 
 
-def history_filter(
+async def history_filter(
     runtime: RuntimeDep,
     agent: str | None = None,
     status: Status | None = None,

@@ -77,7 +77,7 @@ async def history_page(request: Request, console: ConsoleDep, session: ViewerDep
     values = _filter_values(request)
     cursor = request.query_params.get("cursor") or None
     try:
-        filter = _filter(console, values)
+        filter = await _filter(console, values)
         page = await history.query(console.runtime.store, filter, cursor, PAGE_SIZE)
     except (CountersignError, ValueError) as exc:
         refused = console.page(
@@ -117,10 +117,10 @@ def _filter_values(request: Request) -> dict[str, str]:
     return {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
 
 
-def _filter(console: Console, values: dict[str, str]) -> HistoryFilter:
+async def _filter(console: Console, values: dict[str, str]) -> HistoryFilter:
     """The API's filter from form fields; ValueError for a status or risk that does not exist."""
     status, risk = values["status"], values["risk"]
-    return history_filter(
+    return await history_filter(
         console.runtime,
         **{k: v or None for k, v in values.items() if k not in ("status", "risk")},
         status=Status(status) if status else None,
@@ -138,7 +138,7 @@ async def history_csv(
 ) -> StreamingResponse:
     """Every request matching the history filters, as CSV."""
     try:
-        filter = _filter(console, _filter_values(request))
+        filter = await _filter(console, _filter_values(request))
     except ValueError:
         raise HTTPException(400, "Status or risk is not valid.") from None
     return export_response(console.runtime, filter, Format.csv)

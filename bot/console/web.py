@@ -80,7 +80,11 @@ def console_of(request: Request) -> Console:
     return console
 
 
-ConsoleDep = Annotated[Console, Depends(console_of)]
+async def _console(request: Request) -> Console:
+    return console_of(request)
+
+
+ConsoleDep = Annotated[Console, Depends(_console)]  # async: no worker-thread hop
 
 
 async def session_of(request: Request, console: ConsoleDep) -> Session:
@@ -112,7 +116,7 @@ async def refuse_non_auditor(request: Request, exc: Exception) -> HTMLResponse:
     return page
 
 
-def signed_in(request: Request, session: SessionDep) -> Session:
+async def signed_in(request: Request, session: SessionDep) -> Session:
     """Pages for signed-in auditors only; everyone else is sent to sign in."""
     if session.who is None:
         raise HTTPException(303, "Sign in first.", headers={"Location": "/login"})
@@ -122,7 +126,7 @@ def signed_in(request: Request, session: SessionDep) -> Session:
 ViewerDep = Annotated[Session, Depends(signed_in)]
 
 
-def checked_form(session: ViewerDep, csrf: Annotated[str, Form()] = "") -> Session:
+async def checked_form(session: ViewerDep, csrf: Annotated[str, Form()] = "") -> Session:
     """A signed-in POST whose form carries this session's CSRF token."""
     if not session.check_csrf(csrf):
         raise HTTPException(403, "The form has expired or came from another site; reload it.")
