@@ -122,6 +122,11 @@ class Principals:
             await pipe.execute()
         return True
 
+    async def token_hash(self, name: str) -> str | None:
+        """The hash of `name`'s current token (a new token replaces it), if `name` exists."""
+        raw = await self.redis.hget(self.keys.principal(name), "token_hash")
+        return _text(raw) if raw is not None else None
+
     async def get(self, name: str) -> Principal | None:
         raw = await self.redis.hget(self.keys.principal(name), "json")
         return Principal.model_validate_json(raw) if raw else None

@@ -56,14 +56,21 @@ class Session:
     via: str = ""  # "token" or "sso"
     issued: int = field(default_factory=lambda: int(time.time()))
     changed: bool = True  # new or altered: the response must (re)set the cookie
+    credential: str = ""  # for "token": which token it was (see `credential_of`)
 
-    def sign_in(self, who: str, via: str) -> None:
+    def sign_in(self, who: str, via: str, credential: str = "") -> None:
         """A fresh CSRF token on every sign-in, so a token seen before it is useless after."""
-        self.who, self.via, self.changed = who, via, True
+        self.who, self.via, self.credential, self.changed = who, via, credential, True
         self.csrf, self.issued = secrets.token_urlsafe(24), int(time.time())
 
     def check_csrf(self, token: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), token.encode())
+
+
+def credential_of(token_hash: str) -> str:
+    """What a session keeps of the token it signed in with: enough to notice the token was
+    replaced or removed, nothing that helps to recover or guess it."""
+    return hashlib.sha256(f"console-session:{token_hash}".encode()).hexdigest()[:32]
 
 
 def _mac(secret: bytes, payload: bytes) -> str:
@@ -71,7 +78,13 @@ def _mac(secret: bytes, payload: bytes) -> str:
 
 
 def dump(session: Session, secret: bytes) -> str:
-    data = {"csrf": session.csrf, "who": session.who, "via": session.via, "iat": session.issued}
+    data = {
+        "csrf": session.csrf,
+        "who": session.who,
+        "via": session.via,
+        "iat": session.issued,
+        "cred": session.credential,
+    }
     payload = base64.urlsafe_b64encode(json.dumps(data).encode())
     return f"{payload.decode()}.{_mac(secret, payload)}"
 
@@ -84,7 +97,8 @@ def load(cookie: str | None, secret: bytes) -> Session:
     data = json.loads(base64.urlsafe_b64decode(payload))
     if data["iat"] + MAX_AGE < time.time():
         return Session()
-    return Session(data["csrf"], data["who"], data["via"], data["iat"], changed=False)
+    credential = data.get("cred", "")
+    return Session(data["csrf"], data["who"], data["via"], data["iat"], False, credential)
 
 
 def save(session: Session, secret: bytes, request: Request, response: Response) -> None:

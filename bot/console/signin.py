@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.console.demo import DEV_AUDITOR_TOKEN
+from bot.console.session import credential_of
 from bot.console.web import CheckedDep, ConsoleDep, SessionDep
-from bot.principals import Role
+from bot.principals import Role, hash_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,12 +46,13 @@ async def login(
     """Auditor tokens sign in; agent tokens and unknown tokens do not."""
     if not session.check_csrf(csrf):
         return _form(request, console, session, "The form expired; try again.")
-    who = await console.runtime.principals.authenticate(token.strip())
+    token = token.strip()
+    who = await console.runtime.principals.authenticate(token)
     if who is None:
         return _form(request, console, session, "That token is not valid.")
     if who.role is not Role.auditor:
         return _form(request, console, session, "Only auditor tokens can sign in to the console.")
-    session.sign_in(who.name, "token")
+    session.sign_in(who.name, "token", credential_of(hash_token(token)))
     return console.redirect(request, session, "/")
 
 

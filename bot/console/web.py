@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.console import render
-from bot.console.session import COOKIE, ConsoleSettings, Session, load, save
+from bot.console.session import COOKIE, ConsoleSettings, Session, credential_of, load, save
 from bot.principals import Role
 from bot.runtime import Runtime
 
@@ -59,15 +60,22 @@ class Console:
 
     async def still_auditor(self, session: Session) -> bool:
         """Whether a signed-in session's principal may still use the console: an SSO identity
-        still listed (with SSO still on), a token's holder still registered as an auditor."""
+        still listed (with SSO still on), a token's holder still registered as an auditor and
+        still holding the token it signed in with (rotating or removing it signs out)."""
         if session.who is None:
             return False
         if session.via == "sso":
             return bool(self.settings.sso_header) and self.runtime.policy.is_auditor_email(
                 session.who
             )
-        principal = await self.runtime.principals.get(session.who)
-        return principal is not None and principal.role is Role.auditor
+        principals = self.runtime.principals
+        principal, current = (
+            await principals.get(session.who),
+            await principals.token_hash(session.who),
+        )
+        if principal is None or principal.role is not Role.auditor or current is None:
+            return False
+        return hmac.compare_digest(credential_of(current), session.credential)
 
     def redirect(self, request: Request, session: Session, url: str) -> RedirectResponse:
         response = RedirectResponse(url, status_code=303)

@@ -143,23 +143,28 @@ async def test_sso_admits_only_the_policys_auditor_emails(console: ConsoleFactor
             assert "auditor-1" not in refused.text
 
 
-async def test_a_removed_or_demoted_auditor_token_loses_access_at_once(
+async def test_a_removed_demoted_or_rotated_auditor_token_loses_access_at_once(
     console: ConsoleFactory,
 ) -> None:
     async with console() as c:
-        for revoke in ("remove", "demote"):
-            auditor = Principal(name="auditor-1", role=Role.auditor)
+        auditor = Principal(name="auditor-1", role=Role.auditor)
+        for revoke in ("remove", "demote", "rotate"):
             c.auditor_token = await c.runtime.principals.add(auditor)
             client = await c.signed_in()
             assert (await client.get("/")).status_code == 200
             if revoke == "remove":
                 await c.runtime.principals.remove("auditor-1")
-            else:
+            elif revoke == "demote":
                 await c.runtime.principals.add(Principal(name="auditor-1", role=Role.agent))
+            else:  # same name and role, a new token: sessions from the old one end
+                c.auditor_token = await c.runtime.principals.add(auditor)
             for path in ("/", "/history", "/dashboard"):
                 gone = await client.get(path)
                 assert gone.status_code == 303 and gone.headers["location"] == "/login", path
             await client.aclose()
+        again = await c.signed_in()  # the new token signs in as usual
+        assert "auditor-1" in (await again.get("/")).text
+        await again.aclose()
 
 
 async def test_sso_header_is_ignored_unless_configured(console: ConsoleFactory) -> None:
