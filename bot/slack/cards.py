@@ -170,6 +170,17 @@ class SlackState:
     async def done(self, job_id: str, effect: str) -> bool:
         return bool(await self.redis.sismember(self._key(f"done:{job_id}"), effect))
 
+    async def attempting(self, job_id: str, effect: str) -> None:
+        """Note that `effect` is about to be tried: until `mark_done`, it may have happened."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._key(f"done:{job_id}"), f"{effect}?")
+            pipe.expire(self._key(f"done:{job_id}"), DONE_TTL)
+            await pipe.execute()
+
+    async def attempted(self, job_id: str, effect: str) -> bool:
+        """Whether an earlier try of `effect` may have reached Slack without our knowing."""
+        return bool(await self.redis.sismember(self._key(f"done:{job_id}"), f"{effect}?"))
+
     async def mark_done(self, job_id: str, effect: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(self._key(f"done:{job_id}"), effect)

@@ -36,7 +36,7 @@ from bot.slack import messages
 from bot.slack.blocks import card, card_text
 from bot.slack.cards import CardRef, SlackState
 from bot.slack.failures import SLACK_FAILURES, describe, retry_after
-from bot.slack.finder import CardFinder, card_metadata
+from bot.slack.finder import CardFinder, card_metadata, message_metadata
 from bot.slack.questions import CONTACT_JOB, Questions
 
 log = logging.getLogger(__name__)
@@ -122,14 +122,14 @@ class Notifier:
     async def _voted(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
         await self._once(job, "update", lambda: self._update(request, ref))
         line = messages.vote_logged(request, str(job.data.get("user")), str(job.data.get("vote")))
-        await self._once(job, "thread", lambda: self._reply(ref, line))
+        await self._post_once(job, "thread", ref.channel, line, thread_ts=ref.ts)
 
     async def _decided(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
         await self._once(job, "update", lambda: self._update(request, ref))
         line = messages.outcome_logged(request)
-        await self._once(job, "thread", lambda: self._reply(ref, line))
+        await self._post_once(job, "thread", ref.channel, line, thread_ts=ref.ts)
         if request.on_behalf_of:
-            await self._once(job, "dm", lambda: self._dm(request, ref))
+            await self._dm(job, request, ref)
 
     async def _reminder(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
         if request.status.terminal:
@@ -139,7 +139,7 @@ class Notifier:
         voters = messages.voters_to_remind(request, users, groups)
         await self._once(job, "update", lambda: self._update(request, ref))
         line = messages.reminder(request, voters, self.clock())
-        await self._once(job, "thread", lambda: self._reply(ref, line))
+        await self._post_once(job, "thread", ref.channel, line, thread_ts=ref.ts)
 
     async def _escalation(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
         policy = await self.service.store.policy_of(request.id)
@@ -148,13 +148,41 @@ class Notifier:
         channel = policy.escalation_channel
         permalink = await self._permalink(ref)
         message = messages.escalation(request, permalink, self.clock())
-        await self._once(job, "escalation", lambda: self._post(channel, message))
+        await self._post_once(job, "escalation", channel, message)
 
     async def _once(self, job: Job, effect: str, act: Callable[[], Awaitable[None]]) -> None:
         """Perform a side effect unless this job already did (a retry after a later failure)."""
         if await self.state.done(job.id, effect):
             return
         await act()
+        await self.state.mark_done(job.id, effect)
+
+    async def _post_once(
+        self,
+        job: Job,
+        effect: str,
+        channel: str,
+        message: messages.Message,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Post a message for this job once: a retry after a try whose answer was lost looks
+        for the message (by its metadata) before posting it again."""
+        if await self.state.done(job.id, effect):
+            return
+        if await self.state.attempted(job.id, effect) and await self.finder.posted(
+            channel, job.id, effect, thread_ts
+        ):
+            log.info("slack: %s of job %s was posted already", effect, job.id)
+        else:
+            await self.state.attempting(job.id, effect)
+            await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                metadata=message_metadata(job.id, effect),
+                unfurl_links=False,
+                unfurl_media=False,
+                **message.payload(),
+            )
         await self.state.mark_done(job.id, effect)
 
     async def _update(self, request: ApprovalRequest, ref: CardRef) -> None:
@@ -165,24 +193,13 @@ class Notifier:
             blocks=card(request, self.clock()),
         )
 
-    async def _reply(self, ref: CardRef, message: messages.Message) -> None:
-        await self._post(ref.channel, message, thread_ts=ref.ts)
-
-    async def _post(
-        self, channel: str, message: messages.Message, thread_ts: str | None = None
-    ) -> None:
-        await self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            **message.payload(),
-        )
-
-    async def _dm(self, request: ApprovalRequest, ref: CardRef) -> None:
+    async def _dm(self, job: Job, request: ApprovalRequest, ref: CardRef) -> None:
+        if await self.state.done(job.id, "dm"):
+            return
         opened = await self.client.conversations_open(users=request.on_behalf_of)
         channel = str(opened["channel"]["id"])
-        await self._post(channel, messages.requester_dm(request, await self._permalink(ref)))
+        message = messages.requester_dm(request, await self._permalink(ref))
+        await self._post_once(job, "dm", channel, message)
 
     async def _permalink(self, ref: CardRef) -> str:
         response = await self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)

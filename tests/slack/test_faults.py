@@ -130,6 +130,30 @@ async def test_card_whose_post_answer_was_lost_is_found_not_posted_twice(
     assert len(world.slack.in_channel("#prod-approvals")) == 1
 
 
+async def test_thread_replies_and_dms_whose_answers_were_lost_are_not_posted_twice(
+    world: SlackWorld,
+) -> None:
+    request = await world.submit()
+    card = await world.card(request["id"])
+    world.slack.fail("chat.postMessage", status=500, lost=True)  # the vote's reply is lost
+    await world.click("U0ALICE01", Action.approve, request["id"])
+    await world.settle()
+    # Bob's vote reply, the outcome reply and the requester's DM: each lost once.
+    world.slack.fail("chat.postMessage", status=500, lost=True, times=3)
+    await world.click("U0BOB0002", Action.approve, request["id"])
+    await world.settle()
+
+    replies = [m.text for m in world.slack.thread(card.channel, card.ts)]
+    assert len(replies) == 3, replies  # one per vote and one for the outcome, none twice
+    assert "U0ALICE01> approved (1 of 2)" in replies[0]
+    assert "U0BOB0002> approved (2 of 2)" in replies[1]
+    assert "*Approved* by" in replies[2]
+    assert len(world.slack.in_channel("D0OWNER01")) == 1
+    assert len([c for c in world.slack.calls_to("chat.postMessage") if c.status == 500]) == 4
+    assert world.slack.calls_to("conversations.replies", ok=True)
+    assert world.slack.calls_to("conversations.history", ok=True)  # the DM's channel
+
+
 async def test_a_post_that_never_reached_slack_is_made_once(world: SlackWorld) -> None:
     world.slack.fail("chat.postMessage", status=500, times=2)  # refused: nothing was posted
     request = await world.submit()

@@ -247,6 +247,21 @@ class FakeSlack:
 
     # --- Web API methods ---------------------------------------------------------------------
 
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then the replies oldest first, paged by an offset cursor."""
+        channel, parent = str(args.get("channel", "")), str(args.get("ts", ""))
+        if (channel, parent) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [
+            m for m in self.messages.values() if m.channel == channel and m.thread_ts == parent
+        ]
+        found = [self.messages[(channel, parent)], *sorted(replies, key=lambda m: float(m.ts))]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = [_history_entry(m, metadata) for m in found[start : start + limit]]
+        more = str(start + limit) if start + limit < len(found) else ""
+        return {"ok": True, "messages": messages, "response_metadata": {"next_cursor": more}}
+
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={next(self._seq)}"}
 
