@@ -77,8 +77,8 @@ def build_bolt(settings: Settings, runtime: Runtime) -> tuple[AsyncApp, Question
     runtime.use_directory(directory)
     state = SlackState(runtime.redis, runtime.keys)
     channel = runtime.policy.config.defaults.channel
-    questions = Questions(client, state, runtime.outbox, default_channel=channel)
     finder = CardFinder(client, state)
+    questions = Questions(client, state, runtime.outbox, channel, finder)
     notifier = Notifier(runtime.service, client, state, runtime.clock, questions, finder)
     runtime.add_sink("slack", notifier)
     Listeners(runtime.service, state, directory, questions).register(bolt)

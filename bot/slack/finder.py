@@ -72,24 +72,24 @@ class CardFinder:
 
     async def posted(
         self, channel: str, job_id: str, effect: str, thread_ts: str | None = None
-    ) -> bool:
-        """Whether the message of `job_id`'s `effect` is in `channel` (in the thread of
-        `thread_ts` when given); False also when Slack cannot say."""
+    ) -> CardRef | None:
+        """Where the message of `job_id`'s `effect` is in `channel` (in the thread of
+        `thread_ts` when given); None when it is not there, or Slack cannot say."""
         wanted = message_metadata(job_id, effect)
         try:
             channel_id = await self.channel_id(channel)
             if channel_id is None:
-                return False
+                return None
             async for message in self._messages(channel_id, thread_ts):
                 if message.get("metadata") == wanted:
-                    return True
-            return False
+                    return CardRef(channel_id, str(message["ts"]))
+            return None
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response.status_code == 200 else None
             if error not in UNCHECKABLE:
                 raise
             log.warning("slack: cannot look for %s of job %s: %s", effect, job_id, error)
-            return False
+            return None
 
     async def _messages(self, channel: str, thread_ts: str | None) -> AsyncIterator[dict[str, Any]]:
         """Recent messages this bot posted in a channel (or one thread), with metadata."""

@@ -169,8 +169,8 @@ class Notifier:
         for the message (by its metadata) before posting it again."""
         if await self.state.done(job.id, effect):
             return
-        if await self.state.attempted(job.id, effect) and await self.finder.posted(
-            channel, job.id, effect, thread_ts
+        if await self.state.attempted(job.id, effect) and (
+            await self.finder.posted(channel, job.id, effect, thread_ts)
         ):
             log.info("slack: %s of job %s was posted already", effect, job.id)
         else:

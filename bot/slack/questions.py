@@ -25,11 +25,13 @@ from bot.outbox import Job, OutboxWorker
 from bot.slack import messages
 from bot.slack.cards import CardRef, SlackState
 from bot.slack.failures import SLACK_FAILURES, describe
+from bot.slack.finder import CardFinder, message_metadata
 
 log = logging.getLogger(__name__)
 
 SINK = "slack"
 CONTACT_JOB = "contact"
+QUESTION = "question"  # the effect name in the question message's metadata
 RECOVER_LIMIT = 1000
 
 
@@ -53,6 +55,7 @@ class Questions:
     state: SlackState
     outbox: OutboxWorker
     default_channel: str
+    finder: CardFinder
     desk: ContactDesk | None = None
 
     async def attach(self, desk: ContactDesk) -> int:
@@ -104,18 +107,35 @@ class Questions:
             return
         ref, answered = await self.state.question(contact.id)
         if ref is None:
-            await self._post(contact)
-        elif contact.answer is not None and not answered:
+            ref = await self._adopted(contact)
+            if ref is None:
+                await self._post(contact)
+                return
+        if contact.answer is not None and not answered:
             await self.client.chat_update(
                 channel=ref.channel, ts=ref.ts, **messages.question(contact).payload()
             )
             await self.state.save_question(contact.id, ref, answered=True)
 
+    async def _adopted(self, contact: Contact) -> CardRef | None:
+        """The question's message from an earlier post whose answer was lost, found in the
+        channel by its metadata (it shows the question unanswered), or None."""
+        if not await self.state.attempted(contact.id, QUESTION):
+            return None
+        channel = contact.channel or self.default_channel
+        found = await self.finder.posted(channel, contact.id, QUESTION)
+        if found is not None:
+            log.info("slack: question %s found in %s at %s", contact.id, found.channel, found.ts)
+            await self.state.save_question(contact.id, found, answered=False)
+        return found
+
     async def _post(self, contact: Contact) -> None:
         channel = contact.channel or self.default_channel
+        await self.state.attempting(contact.id, QUESTION)
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
+                metadata=message_metadata(contact.id, QUESTION),
                 unfurl_links=False,
                 unfurl_media=False,
                 **messages.question(contact).payload(),

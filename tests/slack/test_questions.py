@@ -309,3 +309,23 @@ async def test_question_slack_has_not_accepted_shows_in_readyz(asking: SlackWorl
     await posted_question(asking)
     slack = (await asking.api.client.get("/readyz")).json()["checks"]["slack"]
     assert slack["unposted_questions"] == 0 and slack["errors"] == {}
+
+
+async def test_question_whose_post_answer_was_lost_is_found_not_posted_twice(
+    asking: SlackWorld,
+) -> None:
+    asking.slack.fail("chat.postMessage", status=500, lost=True)  # posted; the answer is lost
+    asked = await asking.api.client.post(
+        "/humanlayer/v1/contact_requests",
+        json={"run_id": "r", "call_id": "call-lost", "spec": {"msg": "Shall I rotate?"}},
+        headers=asking.api.auth(asking.token),
+    )
+    assert asked.status_code == 200
+    question = await posted_question(asking)  # exactly one, adopted by the retry
+    assert [c.status for c in asking.slack.calls_to("chat.postMessage")] == [500]
+    assert asking.slack.calls_to("conversations.history", ok=True)
+    slack = (await asking.api.client.get("/readyz")).json()["checks"]["slack"]
+    assert slack["unposted_questions"] == 0
+
+    await asking.sender.click("U0ALICE01", Action.answer, contact_id(question))  # still works
+    await asking.slack.wait_until(lambda: asking.slack.calls_to("views.open", ok=True))
