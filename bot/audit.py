@@ -3,6 +3,10 @@
 Each entry holds `prev` (the previous entry's hash), `data` (the exact JSON that was hashed)
 and `hash` = sha256(prev + "\\n" + data). Altering, removing or inserting an entry breaks the
 chain at that point; removing the newest entries is caught by the stored head hash.
+
+Someone who can write to Redis could rebuild the whole chain (and its head) after editing it.
+Checkpoints close that: a head hash recorded outside Redis (a ticket, a log sink, a
+compliance system) must still be in the chain when it is verified later.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ class Verdict:
     entries: int
     first_bad: str | None = None
     problem: str = ""
+    checkpoints: int = 0  # recorded head hashes found in the chain
 
     def __str__(self) -> str:
-        if self.intact:
-            return f"intact: {self.entries} entries"
-        return f"broken at entry {self.first_bad}: {self.problem}"
+        if not self.intact:
+            return f"broken at entry {self.first_bad}: {self.problem}"
+        found = f", {self.checkpoints} checkpoint(s) found" if self.checkpoints else ""
+        return f"intact: {self.entries} entries{found}"
 
 
 def entry_hash(prev: str, data: str) -> str:
@@ -51,11 +57,13 @@ def entry_hash(prev: str, data: str) -> str:
 class ChainChecker:
     """Checks entries one at a time, oldest first, so any log fits in constant memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, checkpoints: Iterable[str] = ()) -> None:
         self.prev = ""  # hash the next entry must link to
         self.count = 0
         self._before: AuditEntry | None = None  # the entry checked last
         self._before_prev = ""  # the hash that entry linked to
+        self._checkpoints = {c.strip().lower() for c in checkpoints}
+        self._found: set[str] = set()
 
     def feed(self, entry: AuditEntry) -> Verdict | None:
         """None while the chain holds; the verdict naming the first bad entry otherwise."""
@@ -67,12 +75,21 @@ class ChainChecker:
             )
         self._before, self._before_prev = entry, self.prev
         self.prev, self.count = entry.hash, self.count + 1
+        if entry.hash in self._checkpoints:
+            self._found.add(entry.hash)
         return None
 
     def finish(self, head: str | None) -> Verdict:
         if (head or "") != self.prev:
             return Verdict(False, self.count, "(end)", "the newest entries were removed")
-        return Verdict(True, self.count)
+        missing = sorted(self._checkpoints - self._found)
+        if missing:
+            why = (
+                f"checkpoint {missing[0]} is not in the chain: the log up to it was rewritten "
+                "or removed (or the checkpoint is from another deployment)"
+            )
+            return Verdict(False, self.count, "(checkpoint)", why)
+        return Verdict(True, self.count, checkpoints=len(self._found))
 
     def _broken_link(self, entry: AuditEntry) -> Verdict:
         """Name the culprit: an entry slipped in before this one, or entries removed before it."""
@@ -84,9 +101,11 @@ class ChainChecker:
         return Verdict(False, self.count, entry.stream_id, why)
 
 
-def verify_chain(entries: Iterable[AuditEntry], head: str | None) -> Verdict:
+def verify_chain(
+    entries: Iterable[AuditEntry], head: str | None, checkpoints: Iterable[str] = ()
+) -> Verdict:
     """Check a sequence of entries, oldest first, against the expected head hash."""
-    checker = ChainChecker()
+    checker = ChainChecker(checkpoints)
     for entry in entries:
         if verdict := checker.feed(entry):
             return verdict
@@ -117,11 +136,12 @@ class AuditLog:
             rows = await pipe.execute()
         return [_entry(sid, raw or {}).fields for found in rows for sid, raw in found]
 
-    async def verify(self) -> Verdict:
-        """Walk the chain up to the head read first; entries appended meanwhile are not judged."""
+    async def verify(self, checkpoints: Iterable[str] = ()) -> Verdict:
+        """Walk the chain up to the head read first; entries appended meanwhile are not judged.
+        Each checkpoint (a head hash recorded earlier) must be found on the way."""
         raw_head = await self.redis.get(self.keys.audit_head)
         head = _text(raw_head) if raw_head else None
-        checker = ChainChecker()
+        checker = ChainChecker(checkpoints)
         if head is None:  # the log was empty when we looked; later entries are not judged
             return checker.finish(head)
         async for entry in self.entries():

@@ -45,18 +45,23 @@ class EvidenceVerdict:
     problem: str = ""
     anchor: str = ""  # the hash the first entry links to ("" = the start of the log)
     last_hash: str = ""
+    checkpoints: int = 0  # recorded head hashes found in the file
 
     def __str__(self) -> str:
         if not self.intact:
-            return f"broken at line {self.first_bad_line}: {self.problem}"
+            where = f"broken at line {self.first_bad_line}" if self.first_bad_line else "broken"
+            return f"{where}: {self.problem}"
         start = "the start of the log" if not self.anchor else f"hash {self.anchor}"
-        return f"intact: {self.entries} entries from {start}; newest hash {self.last_hash}"
+        found = f"; {self.checkpoints} checkpoint(s) found" if self.checkpoints else ""
+        return f"intact: {self.entries} entries from {start}; newest hash {self.last_hash}{found}"
 
 
-def verify_evidence(lines: Iterable[str]) -> EvidenceVerdict:
-    """Check an exported file's chain, line by line, and name the first bad line."""
+def verify_evidence(lines: Iterable[str], checkpoints: Iterable[str] = ()) -> EvidenceVerdict:
+    """Check an exported file's chain, line by line, and name the first bad line; each
+    checkpoint (a head hash recorded earlier) must be one of its hashes."""
     prev: str | None = None
     anchor, count = "", 0
+    wanted, found = {c.strip().lower() for c in checkpoints}, set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -73,4 +78,13 @@ def verify_evidence(lines: Iterable[str]) -> EvidenceVerdict:
         if entry_hash(entry_prev, data) != digest:
             return EvidenceVerdict(False, count, number, "its data does not match its hash", anchor)
         prev, count = digest, count + 1
-    return EvidenceVerdict(True, count, anchor=anchor, last_hash=prev or "")
+        if digest in wanted:
+            found.add(digest)
+    missing = sorted(wanted - found)
+    if missing:
+        problem = (
+            f"checkpoint {missing[0]} is not in the file: the log up to it was rewritten or "
+            "removed, or the export starts after it"
+        )
+        return EvidenceVerdict(False, count, None, problem, anchor, prev or "")
+    return EvidenceVerdict(True, count, anchor=anchor, last_hash=prev or "", checkpoints=len(found))

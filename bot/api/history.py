@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from bot import history
 from bot.api.auth import AuditorDep, RuntimeDep
@@ -115,10 +115,23 @@ class AuditVerdict(BaseModel):
     message: str
 
 
+Checkpoints = Annotated[
+    list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] | None,
+    Query(
+        alias="checkpoint",
+        max_length=100,
+        description="a head hash recorded earlier outside Redis; repeatable. The chain must "
+        "still contain each one (it would not after someone rebuilt the log).",
+    ),
+]
+
+
 @router.get("/audit/verify", response_model=AuditVerdict, tags=["audit"])
-async def verify_audit(auditor: AuditorDep, runtime: RuntimeDep) -> AuditVerdict:
+async def verify_audit(
+    auditor: AuditorDep, runtime: RuntimeDep, checkpoints: Checkpoints = None
+) -> AuditVerdict:
     """Walk the hash-chained audit log: "intact: N entries" or the first bad entry."""
-    verdict = await runtime.audit.verify()
+    verdict = await runtime.audit.verify(checkpoints or [])
     head = await runtime.redis.get(runtime.keys.audit_head)
     return AuditVerdict(
         intact=verdict.intact,

@@ -1,14 +1,16 @@
 """`countersign audit verify|export`: prove the audit log is intact and hand it to an auditor.
 
 `verify` walks the chain in Redis (REDIS_URL), on the server (`--api`), or in an exported file
-(`--file`, offline). `export` writes JSON lines from the server's API; see `bot/evidence.py`
-for the file format and the algorithm that checks it.
+(`--file`, offline), and prints the head hash: record it outside Redis, and pass it back later
+with `--checkpoint` to show the log was not rebuilt since. `export` writes JSON lines from the
+server's API; see `bot/evidence.py` for the file format and the algorithm that checks it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -31,6 +33,15 @@ def register(commands: Commands) -> None:
         "--api", action="store_true", help="ask the server (COUNTERSIGN_URL/TOKEN), not Redis"
     )
     where.add_argument("--file", type=Path, help="check an exported JSONL file, offline")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=_sha256_hex,
+        metavar="HASH",
+        help="a head hash printed by an earlier verify; the chain must still contain it "
+        "(repeatable)",
+    )
     verify.set_defaults(run=_verify)
     export = sub.add_parser(
         "export", help="write audit entries as JSONL evidence (COUNTERSIGN_URL/TOKEN)"
@@ -40,38 +51,49 @@ def register(commands: Commands) -> None:
     export.set_defaults(run=_export)
 
 
+def _sha256_hex(text: str) -> str:
+    value = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a SHA-256 hash (64 hex digits)")
+    return value
+
+
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
     if args.file:
-        return _verify_file(args.file)
+        return _verify_file(args.file, args.checkpoint)
     if args.api:
-        return remote.run(_verify_remote())
-    return asyncio.run(_verify_redis(settings))
+        return remote.run(_verify_remote(args.checkpoint))
+    return asyncio.run(_verify_redis(settings, args.checkpoint))
 
 
-async def _verify_redis(settings: Settings) -> int:
+async def _verify_redis(settings: Settings, checkpoints: list[str]) -> int:
     if not settings.redis_url:
         raise ConfigError("Config 'REDIS_URL' is missing, and has no default.")
     redis = connect_redis(settings.redis_url)
+    keys = Keys(settings.key_prefix)
     try:
-        verdict = await AuditLog(redis, Keys(settings.key_prefix)).verify()
+        verdict = await AuditLog(redis, keys).verify(checkpoints)
+        head = await redis.get(keys.audit_head)
     finally:
         await redis.aclose()
     print(verdict)
+    if verdict.intact and head:
+        print(f"head: {head.decode() if isinstance(head, bytes) else head}")
     return 0 if verdict.intact else 1
 
 
-async def _verify_remote() -> int:
-    verdict = await remote.get_json("/v1/audit/verify", {})
+async def _verify_remote(checkpoints: list[str]) -> int:
+    verdict = await remote.get_json("/v1/audit/verify", {"checkpoint": checkpoints})
     print(verdict["message"])
     if verdict["intact"]:
         print(f"head: {verdict['head']}")
     return 0 if verdict["intact"] else 1
 
 
-def _verify_file(path: Path) -> int:
+def _verify_file(path: Path, checkpoints: list[str]) -> int:
     try:
         with path.open(encoding="utf-8") as lines:
-            verdict = verify_evidence(lines)
+            verdict = verify_evidence(lines, checkpoints)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     print(verdict)

@@ -119,6 +119,40 @@ async def test_removing_the_newest_entries_is_detected(runtime: Runtime) -> None
     assert not verdict.intact and "newest entries were removed" in verdict.problem
 
 
+async def test_a_rebuilt_chain_fails_against_a_checkpoint_recorded_before(
+    runtime: Runtime,
+) -> None:
+    await make_history(runtime)
+    redis, keys = runtime.redis, runtime.keys
+    checkpoint = (await redis.get(keys.audit_head)).decode()  # kept outside Redis
+    await make_history(runtime)
+    verdict = await runtime.audit.verify([checkpoint])
+    assert verdict.intact and verdict.checkpoints == 1
+    assert str(verdict) == "intact: 18 entries, 1 checkpoint(s) found"
+
+    def rebuild(entries: list[Entry]) -> list[Entry]:
+        """Edit one old entry, then recompute every hash after it, as only a writer can."""
+        rebuilt, prev = [], ""
+        for n, (sid, fields) in enumerate(entries):
+            data = fields[b"data"].decode()
+            if n == 4:
+                data = json.dumps({**json.loads(data), "actor": "U0MALLORY"})
+            digest = entry_hash(prev, data)
+            rebuilt.append(
+                (sid, {b"prev": prev.encode(), b"data": data.encode(), b"hash": digest.encode()})
+            )
+            prev = digest
+        return rebuilt
+
+    await rewrite(redis, keys, rebuild)
+    entries = [entry async for entry in runtime.audit.entries()]
+    await redis.set(keys.audit_head, entries[-1].hash)
+    assert (await runtime.audit.verify()).intact  # the chain alone cannot tell
+    caught = await runtime.audit.verify([checkpoint])
+    assert (caught.intact, caught.first_bad) == (False, "(checkpoint)")
+    assert checkpoint in caught.problem and "rewritten" in caught.problem
+
+
 @pytest.mark.parametrize(
     "text", ["", "abc", "x" * 55, "x" * 56, "x" * 64, "é" * 300, '{"event":"vote"}' * 40]
 )

@@ -252,6 +252,39 @@ async def test_exported_evidence_verifies_offline_and_names_a_bad_line(
     assert offline(evidence) == (True, None)  # an export --since starts from an anchor
 
 
+async def test_checkpoints_over_the_api_the_cli_and_an_export(
+    make_history: HistoryFactory,
+    serve_api: ApiFactory,
+    add_agent: AgentFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    made = await make_history(20)
+    token = await auditor_token(add_agent)
+    evidence, unknown = tmp_path / "evidence.jsonl", "0" * 64
+    async with serve_api(runtime=made.runtime) as api:
+        verify, auth = "/v1/audit/verify", api.auth(token)
+        head = (await api.client.get(verify, headers=auth)).json()["head"]
+        found = (await api.client.get(verify, params={"checkpoint": head}, headers=auth)).json()
+        assert found["intact"] and "1 checkpoint(s) found" in found["message"]
+        missing = await api.client.get(verify, params={"checkpoint": unknown}, headers=auth)
+        assert not missing.json()["intact"] and unknown in missing.json()["problem"]
+        bad = await api.client.get(verify, params={"checkpoint": "not-a-hash"}, headers=auth)
+        assert bad.status_code == 422 and "checkpoint" in bad.text
+        cli = ("audit", "verify", "--api", "--checkpoint")
+        assert await run_cli(monkeypatch, api, token, *cli, head.upper()) == 0
+        assert await run_cli(monkeypatch, api, token, *cli, unknown) == 1
+        assert await run_cli(monkeypatch, api, token, "audit", "export", "-o", str(evidence)) == 0
+    assert main(["audit", "verify", "--file", str(evidence), "--checkpoint", head]) == 0
+    assert "1 checkpoint(s) found" in capsys.readouterr().out
+    assert main(["audit", "verify", "--file", str(evidence), "--checkpoint", unknown]) == 1
+    assert f"checkpoint {unknown} is not in the file" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["audit", "verify", "--checkpoint", "xyz"])
+    assert refused.value.code == 2 and "is not a SHA-256 hash" in capsys.readouterr().err
+
+
 def offline(path: Path) -> tuple[bool, int | None]:
     """`countersign audit verify --file`'s exit status, and the line the verdict names."""
     code = main(["audit", "verify", "--file", str(path)])
