@@ -9,6 +9,7 @@ Card updates, thread replies and DMs are not done here: the vote's outbox job do
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ Body = dict[str, Any]
 Work = Callable[[Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
 Listener = Callable[[AsyncAck, Body, AsyncWebClient, AsyncRespond], Awaitable[None]]
 REASON_REQUIRED = "A reason is required to deny a critical request."
+ACK_WITHIN_S = 2.0  # Slack shows an error when the ack takes over 3 s
 ANSWER_REQUIRED = "Write an answer or choose one."
 
 
@@ -84,15 +86,23 @@ class Listeners:
         self, ack: AsyncAck, body: Body, client: AsyncWebClient, work: Awaitable[Any]
     ) -> bool:
         """Run `work` (a vote or an answer) before the ack, so Slack's 200 means it is stored
-        and a crash right after cannot lose it; a refusal is acked, then explained. True when
-        the work succeeded."""
-        try:
-            await work
-        except Exception as error:
+        and a crash right after cannot lose it; a refusal is acked, then explained. Work that
+        is still running near Slack's deadline (a cold user-group lookup, a Redis failover) is
+        acked in time and finishes after. True when the work succeeded."""
+        task = asyncio.ensure_future(work)
+        await asyncio.wait({task}, timeout=ACK_WITHIN_S)
+        acked = not task.done()
+        if acked:
             await ack()
+        try:
+            await task
+        except Exception as error:
+            if not acked:
+                await ack()
             await self.explain(error, body, client)
             return False
-        await ack()
+        if not acked:
+            await ack()
         return True
 
     async def _explaining(self, body: Body, client: AsyncWebClient, work: Awaitable[Any]) -> None:
@@ -121,7 +131,7 @@ class Listeners:
         user = body["user"]["id"]
         vote = self.service.vote(_value(body), user, approve=True)
         if await self._stored_then_acked(ack, body, client, vote):
-            await self._refresh_home(client, body, user)
+            await self._refreshed_home(client, body, user)
 
     async def deny(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Open the reason modal, unless the vote could not count anyway."""
@@ -144,7 +154,7 @@ class Listeners:
         user = body["user"]["id"]
         vote = self.service.vote(request_id, user, approve=False, comment=reason)
         if await self._stored_then_acked(ack, body, client, vote):
-            await self._refresh_home(client, body, user)
+            await self._refreshed_home(client, body, user)
 
     async def view_diff(self, body: Body, client: AsyncWebClient, respond: AsyncRespond) -> None:
         request = await self.service.get(_value(body))
@@ -191,10 +201,14 @@ class Listeners:
     def _commands(self) -> Commands:
         return Commands(self.service, self.directory)
 
-    async def _refresh_home(self, client: AsyncWebClient, body: Body, user: str) -> None:
-        """A vote cast from App Home takes the request off the list at once."""
+    async def _refreshed_home(self, client: AsyncWebClient, body: Body, user: str) -> None:
+        """A vote cast from App Home takes the request off the list at once. The vote is
+        stored by now, so a failure here is logged, not reported as "nothing changed"."""
         if (body.get("view") or {}).get("type") == "home" or _opened_from_home(body):
-            await publish_home(client, self.service, user)
+            try:
+                await publish_home(client, self.service, user)
+            except Exception:
+                log.exception("slack: App Home of %s not refreshed after a vote", user)
 
 
 def _value(body: Body) -> str:

@@ -54,3 +54,15 @@ async def test_direct_approver_needs_no_lookup(world: SlackWorld) -> None:
     state = await world.runtime.service.get(request["id"])
     assert [a.user for a in state.approvals] == ["U0ALICE01"]
     assert world.slack.calls_to("usergroups.users.list") == []
+
+
+async def test_a_vote_slower_than_slacks_deadline_is_acked_in_time_and_still_counts(
+    world: SlackWorld,
+) -> None:
+    request = await world.submit()
+    lookup = world.slack.hold("usergroups.users.list")  # a cold, slow group lookup
+    await world.click("U0GROUP01", Action.approve, request["id"])  # acked while it waits
+    assert (await world.runtime.service.get(request["id"])).approvals == []
+    lookup.set()
+    card = await world.card(request["id"])
+    await world.slack.wait_until(lambda: "approved by <@U0GROUP01>" in visible(card.blocks))

@@ -84,6 +84,7 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: dict[str, dict[str, Any]] = {}  # open modals by id; homes by "home:<user>"
         self._failures: dict[str, list[Failure]] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
         self.acks: dict[str, dict[str, Any]] = {}  # Socket Mode acks by envelope id
         self._seq = itertools.count(1)
@@ -117,6 +118,10 @@ class FakeSlack:
             await self._runner.cleanup()
 
     # --- scripting and inspection -----------------------------------------------------------
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` wait for an answer until the returned event is set."""
+        return self._held.setdefault(method, asyncio.Event())
 
     def fail(
         self,
@@ -165,6 +170,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _arguments(request)
+        if method in self._held:
+            await self._held[method].wait()
         failure = self._next_failure(method)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if failure is not None:
