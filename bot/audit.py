@@ -42,6 +42,7 @@ class Verdict:
     first_bad: str | None = None
     problem: str = ""
     checkpoints: int = 0  # recorded head hashes found in the chain
+    head: str = ""  # the head hash the walk checked up to (record it as a checkpoint)
 
     def __str__(self) -> str:
         if not self.intact:
@@ -89,7 +90,7 @@ class ChainChecker:
                 "or removed (or the checkpoint is from another deployment)"
             )
             return Verdict(False, self.count, "(checkpoint)", why)
-        return Verdict(True, self.count, checkpoints=len(self._found))
+        return Verdict(True, self.count, checkpoints=len(self._found), head=head or "")
 
     def _broken_link(self, entry: AuditEntry) -> Verdict:
         """Name the culprit: an entry slipped in before this one, or entries removed before it."""

@@ -116,7 +116,7 @@ class AuditVerdict(BaseModel):
 
 
 Checkpoints = Annotated[
-    list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] | None,
+    list[Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]] | None,
     Query(
         alias="checkpoint",
         max_length=100,
@@ -132,13 +132,16 @@ async def verify_audit(
 ) -> AuditVerdict:
     """Walk the hash-chained audit log: "intact: N entries" or the first bad entry."""
     verdict = await runtime.audit.verify(checkpoints or [])
-    head = await runtime.redis.get(runtime.keys.audit_head)
+    head = verdict.head  # the one the walk checked up to; when broken, what Redis holds now
+    if not verdict.intact:
+        stored = await runtime.redis.get(runtime.keys.audit_head)
+        head = stored.decode() if isinstance(stored, bytes) else stored or ""
     return AuditVerdict(
         intact=verdict.intact,
         entries=verdict.entries,
         first_bad=verdict.first_bad,
         problem=verdict.problem,
-        head=head.decode() if isinstance(head, bytes) else head or "",
+        head=head,
         message=str(verdict),
     )
 

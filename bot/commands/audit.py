@@ -73,12 +73,11 @@ async def _verify_redis(settings: Settings, checkpoints: list[str]) -> int:
     keys = Keys(settings.key_prefix)
     try:
         verdict = await AuditLog(redis, keys).verify(checkpoints)
-        head = await redis.get(keys.audit_head)
     finally:
         await redis.aclose()
     print(verdict)
-    if verdict.intact and head:
-        print(f"head: {head.decode() if isinstance(head, bytes) else head}")
+    if verdict.intact and verdict.head:
+        print(f"head: {verdict.head}")
     return 0 if verdict.intact else 1
 
 

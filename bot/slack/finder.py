@@ -75,13 +75,12 @@ class CardFinder:
     ) -> CardRef | None:
         """Where the message of `job_id`'s `effect` is in `channel` (in the thread of
         `thread_ts` when given); None when it is not there, or Slack cannot say."""
-        wanted = message_metadata(job_id, effect)
         try:
             channel_id = await self.channel_id(channel)
             if channel_id is None:
                 return None
             async for message in self._messages(channel_id, thread_ts):
-                if message.get("metadata") == wanted:
+                if _posted_by(message) == (job_id, effect):
                     return CardRef(channel_id, str(message["ts"]))
             return None
         except SlackApiError as exc:
@@ -156,6 +155,15 @@ def _card_of(message: dict[str, Any]) -> str | None:
     if metadata.get("event_type") != CARD_EVENT:
         return None
     return (metadata.get("event_payload") or {}).get("request_id")
+
+
+def _posted_by(message: dict[str, Any]) -> tuple[str, str] | None:
+    """The (job, effect) a message's metadata names, if Countersign posted it for a job."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != MESSAGE_EVENT:
+        return None
+    payload = metadata.get("event_payload") or {}
+    return str(payload.get("job")), str(payload.get("effect"))
 
 
 def _next_cursor(data: Any) -> str | None:

@@ -266,7 +266,8 @@ async def test_checkpoints_over_the_api_the_cli_and_an_export(
     async with serve_api(runtime=made.runtime) as api:
         verify, auth = "/v1/audit/verify", api.auth(token)
         head = (await api.client.get(verify, headers=auth)).json()["head"]
-        found = (await api.client.get(verify, params={"checkpoint": head}, headers=auth)).json()
+        checked = await api.client.get(verify, params={"checkpoint": head.upper()}, headers=auth)
+        found = checked.json()
         assert found["intact"] and "1 checkpoint(s) found" in found["message"]
         missing = await api.client.get(verify, params={"checkpoint": unknown}, headers=auth)
         assert not missing.json()["intact"] and unknown in missing.json()["problem"]
