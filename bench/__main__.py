@@ -42,9 +42,7 @@ def _online(workdir: Path, results: report.Results, *, quick: bool) -> None:
     with redis_server(workdir / "online") as redis, countersign_server(redis, workdir) as served:
         results.memory = asyncio.run(_memory(served.base, redis.url))
         print(f"memory: {results.memory}", flush=True)
-        results.intake, results.backlog = asyncio.run(
-            intake.run(served, redis.url, 3 if quick else 8)
-        )
+        results.intake = asyncio.run(intake.run(served, redis.url, 3 if quick else 8))
         print("intake done", flush=True)
         samples = 50 if quick else 300
         results.decision = asyncio.run(decision.run(served.base, redis.url, samples))

@@ -56,6 +56,7 @@ def _process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=15)
 
 
+FAKE_SLACK = "fake Slack"  # the process name in CPU figures
 DRAIN_LIMIT_S = 900  # a backlog that takes longer means the server is stuck: fail the run
 
 
@@ -93,7 +94,7 @@ def countersign_server(redis: RedisServer, workdir: Path) -> Iterator[Served]:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(base, server)
         assert redis.process is not None
-        pids = {"server": server.pid, "redis": redis.process.pid, "fake Slack": slack.pid}
+        pids = {"server": server.pid, "redis": redis.process.pid, FAKE_SLACK: slack.pid}
         yield Served(base, pids)
 
 
@@ -151,6 +152,8 @@ class Run:
     seconds: float
     errors: int
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, measured
+    calls: int = 0  # every call made, the warm-up's included
+    cpu_all: dict[str, float] = field(default_factory=dict)  # CPU seconds, warm-up included
 
     @property
     def throughput(self) -> float:
@@ -187,22 +190,24 @@ async def closed_loop(
     """`workers` loops each calling `call` back to back; measures after a warm-up, with the
     CPU time `cpu` reports (by process) over the measured window."""
     latencies: list[float] = []
-    errors = 0
+    errors = calls = 0
     measuring = False
     stop_at = time.monotonic() + warmup + seconds
     connector = aiohttp.TCPConnector(limit=workers + 4)
 
     async def worker(session: aiohttp.ClientSession, index: int) -> None:
-        nonlocal errors
+        nonlocal errors, calls
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             ok = await call(session, index)
+            calls += 1
             if measuring:
                 if ok:
                     latencies.append(time.perf_counter() - started)
                 else:
                     errors += 1
 
+    first = cpu() if cpu else {}
     async with aiohttp.ClientSession(connector=connector) as session:
         tasks = [asyncio.create_task(worker(session, i)) for i in range(workers)]
         await asyncio.sleep(warmup)
@@ -212,7 +217,8 @@ async def closed_loop(
         elapsed = time.perf_counter() - began
         after = cpu() if cpu else {}
     used = {name: after[name] - before[name] for name in before}
-    return Run(latencies, elapsed, errors, used)
+    used_all = {name: after[name] - first[name] for name in first}
+    return Run(latencies, elapsed, errors, used, calls, used_all)
 
 
 @contextlib.asynccontextmanager
