@@ -65,9 +65,14 @@ class SlackState:
     def _key(self, name: str) -> str:
         return self.keys.adapter("slack", name)
 
-    async def card(self, request_id: str) -> CardRef | None:
-        ref, _ = await self._message(f"card:{request_id}")
-        return ref
+    async def card(self, request_id: str) -> tuple[CardRef | None, bool]:
+        """Where the card is (None if not known), and whether an earlier post of it may have
+        reached Slack without our knowing (see `posting`); one round trip."""
+        channel, ts, posting = await self.redis.hmget(
+            self._key(f"card:{request_id}"), ["channel", "ts", "posting"]
+        )
+        ref = CardRef(_text(channel), _text(ts)) if channel and ts else None
+        return ref, posting is not None
 
     async def question(self, contact_id: str) -> tuple[CardRef | None, bool]:
         """Where a question was posted (None if never), and whether it shows its answer."""
@@ -101,10 +106,6 @@ class SlackState:
     async def posting(self, request_id: str) -> None:
         """Note that a post starts: until `save_card`, it may have reached Slack unconfirmed."""
         await self.redis.hset(self._key(f"card:{request_id}"), "posting", 1)
-
-    async def maybe_posted(self, request_id: str) -> bool:
-        """Whether an earlier post of this card may have reached Slack without our knowing."""
-        return bool(await self.redis.hexists(self._key(f"card:{request_id}"), "posting"))
 
     async def channel_id(self, name: str) -> str | None:
         value = await self.redis.get(self._key(f"channel:{name}"))

@@ -86,8 +86,8 @@ class Notifier:
 
     async def _ensure_card(self, request: ApprovalRequest) -> CardRef:
         """The card's place in Slack, posting it first if it was never posted."""
-        ref = await self.state.card(request.id)
-        if ref is None and await self.state.maybe_posted(request.id):
+        ref, maybe_posted = await self.state.card(request.id)
+        if ref is None and maybe_posted:
             ref = await self.finder.find(request)
             if ref is not None:
                 log.info("slack: card for %s found in %s at %s", request.id, ref.channel, ref.ts)
