@@ -85,6 +85,15 @@ def _connect_sentinel(url: str) -> Redis:
     return client
 
 
+async def close_redis(client: Redis) -> None:
+    """Close a client from `connect_redis`; for Sentinel also the connections to the sentinels,
+    which the primary's client does not own."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()
+
+
 def load_signer(settings: Settings) -> GrantSigner:
     if settings.grant_key is not None:
         return GrantSigner.from_pem(settings.grant_key.get_secret_value().encode())
@@ -153,5 +162,5 @@ class Runtime:
         await self.jobs.stop()
         await self.waiters.stop()
         await self.http.aclose()
-        await self.redis.aclose()
+        await close_redis(self.redis)
         await asyncio.sleep(0)  # let closed transports finish closing before the loop may end

@@ -13,7 +13,7 @@ from bot.errors import ConfigError
 from bot.keys import Keys
 from bot.policy import describe
 from bot.principals import Principal, Principals, Role
-from bot.runtime import connect_redis
+from bot.runtime import close_redis, connect_redis
 from bot.settings import Settings
 
 
@@ -85,7 +85,7 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         token = await principals.add(principal)
     finally:
-        await principals.redis.aclose()
+        await close_redis(principals.redis)
     print(f"Token for {principal.role} {principal.name!r} (shown once; store it now):")
     print(token)
     return 0
@@ -101,7 +101,7 @@ async def _list(settings: Settings) -> int:
                 f"\tquestions={','.join(p.question_channels) or '-'}"
             )
     finally:
-        await principals.redis.aclose()
+        await close_redis(principals.redis)
     return 0
 
 
@@ -110,6 +110,6 @@ async def _remove(args: argparse.Namespace, settings: Settings) -> int:
     try:
         removed = await principals.remove(args.name)
     finally:
-        await principals.redis.aclose()
+        await close_redis(principals.redis)
     print(f"removed {args.name}" if removed else f"no such agent: {args.name}", file=sys.stderr)
     return 0 if removed else 1

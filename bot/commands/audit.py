@@ -20,7 +20,7 @@ from bot.commands import Commands, remote
 from bot.errors import ConfigError
 from bot.evidence import verify_evidence
 from bot.keys import Keys
-from bot.runtime import connect_redis
+from bot.runtime import close_redis, connect_redis
 from bot.settings import Settings
 
 
@@ -74,7 +74,7 @@ async def _verify_redis(settings: Settings, checkpoints: list[str]) -> int:
     try:
         verdict = await AuditLog(redis, keys).verify(checkpoints)
     finally:
-        await redis.aclose()
+        await close_redis(redis)
     print(verdict)
     if verdict.intact and verdict.head:
         print(f"head: {verdict.head}")

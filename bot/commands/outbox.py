@@ -10,7 +10,7 @@ from bot.commands import Commands
 from bot.errors import ConfigError
 from bot.keys import Keys
 from bot.outbox import OutboxWorker
-from bot.runtime import connect_redis
+from bot.runtime import close_redis, connect_redis
 from bot.settings import Settings
 from bot.store import Store
 
@@ -44,7 +44,7 @@ async def _status(settings: Settings) -> int:
         for sink, counts in (await worker.backlog()).items():
             print(f"{sink}\tqueued={counts['queued']}\tdead={counts['dead']}")
     finally:
-        await worker.store.redis.aclose()
+        await close_redis(worker.store.redis)
     return 0
 
 
@@ -54,5 +54,5 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
         for sink in args.sink or SINKS:
             print(f"{sink}: re-queued {await worker.requeue_dead(sink)} job(s)")
     finally:
-        await worker.store.redis.aclose()
+        await close_redis(worker.store.redis)
     return 0

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from bot.errors import VoteRefused
 from bot.principals import Principal
-from bot.runtime import connect_redis
+from bot.runtime import close_redis, connect_redis
 from bot.settings import Settings
 from tests.conftest import ApiFactory, RuntimeFactory
 from tests.faults.conftest import APPROVER, DEPLOY
@@ -95,5 +95,4 @@ async def test_service_carries_on_through_a_sentinel_failover(
             assert response.json()["status"] == "approved", request_id
             assert [a["user"] for a in response.json()["approvals"]] == [APPROVER]
     assert (await runtime.audit.verify()).intact
-    for sentinel in runtime.redis.connection_pool.sentinel_manager.sentinels:
-        await sentinel.aclose()  # the master client does not own its sentinel connections
+    await close_redis(runtime.redis)  # with the connections to the sentinels
