@@ -180,7 +180,14 @@ class SlackState:
 
     async def attempted(self, job_id: str, effect: str) -> bool:
         """Whether an earlier try of `effect` may have reached Slack without our knowing."""
-        return bool(await self.redis.sismember(self._key(f"done:{job_id}"), f"{effect}?"))
+        return (await self.progress(job_id, effect))[1]
+
+    async def progress(self, job_id: str, effect: str) -> tuple[bool, bool]:
+        """Whether `effect` is done, and whether it was tried (`attempting`); one round trip."""
+        done, tried = await self.redis.smismember(
+            self._key(f"done:{job_id}"), [effect, f"{effect}?"]
+        )
+        return bool(done), bool(tried)
 
     async def mark_done(self, job_id: str, effect: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -167,11 +167,10 @@ class Notifier:
     ) -> None:
         """Post a message for this job once: a retry after a try whose answer was lost looks
         for the message (by its metadata) before posting it again."""
-        if await self.state.done(job.id, effect):
+        done, tried = await self.state.progress(job.id, effect)
+        if done:
             return
-        if await self.state.attempted(job.id, effect) and (
-            await self.finder.posted(channel, job.id, effect, thread_ts)
-        ):
+        if tried and await self.finder.posted(channel, job.id, effect, thread_ts):
             log.info("slack: %s of job %s was posted already", effect, job.id)
         else:
             await self.state.attempting(job.id, effect)

@@ -263,11 +263,7 @@ class FakeSlack:
             m for m in self.messages.values() if m.channel == channel and m.thread_ts == parent
         ]
         found = [self.messages[(channel, parent)], *sorted(replies, key=lambda m: float(m.ts))]
-        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
-        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [_history_entry(m, metadata) for m in found[start : start + limit]]
-        more = str(start + limit) if start + limit < len(found) else ""
-        return {"ok": True, "messages": messages, "response_metadata": {"next_cursor": more}}
+        return _page(found, args)
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={next(self._seq)}"}
@@ -317,11 +313,7 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
         found.sort(key=lambda m: float(m.ts), reverse=True)
-        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
-        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [_history_entry(m, metadata) for m in found[start : start + limit]]
-        more = str(start + limit) if start + limit < len(found) else ""
-        return {"ok": True, "messages": messages, "response_metadata": {"next_cursor": more}}
+        return _page(found, args)
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         channels = [{"id": i, "name": n} for i, n in sorted(self.channel_names.items())]
@@ -370,6 +362,15 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         if isinstance(args.get(name), str):
             args[name] = json.loads(args[name])
     return args
+
+
+def _page(found: list[Message], args: dict[str, Any]) -> dict[str, Any]:
+    """One page of a history or thread answer, paged by an offset cursor."""
+    start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+    metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    messages = [_history_entry(m, metadata) for m in found[start : start + limit]]
+    more = str(start + limit) if start + limit < len(found) else ""
+    return {"ok": True, "messages": messages, "response_metadata": {"next_cursor": more}}
 
 
 def _history_entry(message: Message, metadata: bool) -> dict[str, Any]:
