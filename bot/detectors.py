@@ -1,4 +1,8 @@
-"""Built-in risk detectors. They can only raise risk, and each says why."""
+"""Built-in risk detectors. They can only raise risk, and each says why.
+
+What a request runs is read by `bot.reading`; this module turns that reading into findings
+next to those about the request itself: its action verb, scope, environment and hidden text.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,16 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from bot import shell
 from bot.models import Risk
+from bot.reading import Effect, Reading
 
 DESTRUCTIVE_ACTION = re.compile(
     r"(^|[._\-])(delete|destroy|drop|truncate|recreate|purge|wipe|terminate|remove|reset|"
     r"erase|revoke|force[_\-]?push|rollback)([._\-]|$)"
 )
 
-# Text patterns for what is not a program's argv: SQL inside a client call, Redis commands.
-DESTRUCTIVE_TEXT: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"\b(drop\s+(table|database|schema|index)|truncate\s+table?)\b", re.I),
-        "SQL DROP/TRUNCATE",
-    ),
-    (re.compile(r"\bdelete\s+from\b", re.I), "SQL DELETE"),
-    (re.compile(r"\b(flushall|flushdb)\b", re.I), "Redis FLUSH"),
-]
-
 # Characters that make text display differently from what runs (bidi overrides, zero-width).
 HIDDEN = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-
-DESTRUCTIVE_DIFF: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"will be destroyed|must be replaced|destroy and then create", re.I),
-        "the plan destroys or replaces resources",
-    ),
-    (
-        re.compile(r"^\+.*\b(drop\s+(table|database|schema)|truncate\s+table)\b", re.I | re.M),
-        "the diff adds a DROP/TRUNCATE",
-    ),
-]
 
 ADMIN_PERMISSIONS = ("administratoraccess", "roles/owner", "roles/editor", "cluster-admin")
 
@@ -45,26 +28,27 @@ ADMIN_PERMISSIONS = ("administratoraccess", "roles/owner", "roles/editor", "clus
 class Finding:
     risk: Risk
     reason: str
+    destructive: bool = False  # with a production environment, this makes a request critical
 
 
 def command_text(command: str | list[str]) -> str:
     return command if isinstance(command, str) else " ".join(command)
 
 
-def destructive_findings(action: str, command: str, diff: str) -> list[Finding]:
-    found: list[Finding] = []
+def action_findings(action: str) -> list[Finding]:
+    """A destructive verb in the action's name (`environment.recreate`) is high on its own."""
     verb = DESTRUCTIVE_ACTION.search(action)
-    if verb:
-        found.append(Finding(Risk.high, f"destructive verb in action: {verb.group(2)}"))
-    for label in shell.destructive_tools(command):
-        found.append(Finding(Risk.high, f"destructive command: {label}"))
-    for pattern, label in DESTRUCTIVE_TEXT:
-        if pattern.search(command):
-            found.append(Finding(Risk.high, f"destructive command: {label}"))
-    for pattern, label in DESTRUCTIVE_DIFF:
-        if pattern.search(diff):
-            found.append(Finding(Risk.high, label))
-    return found
+    if verb is None:
+        return []
+    return [Finding(Risk.high, f"destructive verb in action: {verb.group(2)}", destructive=True)]
+
+
+def reading_findings(reading: Reading) -> list[Finding]:
+    """What reading the command, params and diff found, as risk."""
+    return [
+        Finding(f.effect.risk, f.text, destructive=f.effect is Effect.destructive)
+        for f in reading.findings
+    ]
 
 
 def permission_level(permission: str) -> Risk | None:
@@ -99,8 +83,7 @@ def environment_findings(environment: str, production: list[str]) -> list[Findin
 
 def combine(findings: list[Finding], *, production: bool) -> list[Finding]:
     """Production plus a destructive change is critical, whatever each part says alone."""
-    destructive = any("destructive" in f.reason or "destroys" in f.reason for f in findings)
-    if production and destructive:
+    if production and any(f.destructive for f in findings):
         return [*findings, Finding(Risk.critical, "destructive change in production")]
     return findings
 

@@ -7,6 +7,8 @@ two-person rule is enforced as a floor for high and critical risk.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from fnmatch import fnmatchcase
@@ -14,15 +16,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from bot import detectors, shell
+from bot import detectors
 from bot.errors import ConfigError
 from bot.models import PolicyDecision, RequestIn, Risk
+from bot.reading import Budget, Reading, read_request, warm
+from bot.reading.patterns import CommandPattern
 
 log = logging.getLogger(__name__)
 
 TWO_PERSON_FLOOR = 2
+READING_SECONDS = 2.0  # a request whose reading takes longer is rated too large to read
+INLINE_READING_BYTES = 8 * 1024  # larger commands, params and diffs are read off the loop
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -106,9 +120,21 @@ class Rule(_Strict):
     auto_approve: bool = False
     commands: list[str] = Field(
         default_factory=list,
-        description="globs of the only commands auto_approve may approve (e.g. 'kubectl get *')",
+        description="patterns of the only commands auto_approve may approve, matched against "
+        "the parsed command (e.g. 'kubectl get *', 'aws * describe-*')",
     )
     deny: str | None = Field(default=None, description="Forbid the action, with this reason")
+
+    @field_validator("commands")
+    @classmethod
+    def _patterns_parse(cls, commands: list[str]) -> list[str]:
+        for text in commands:
+            CommandPattern.parse(text)
+        return commands
+
+    @property
+    def patterns(self) -> list[CommandPattern]:
+        return [CommandPattern.parse(text) for text in self.commands]
 
     @model_validator(mode="after")
     def _auto_approve_low_only(self) -> Rule:
@@ -147,18 +173,28 @@ class Policy:
     def __init__(self, config: PolicyConfig, source: str = "<memory>") -> None:
         self.config = config
         self.source = source
+        warm()
 
     @classmethod
     def load(cls, directory: Path) -> Policy:
         return cls(load_config(directory / "policy.yaml"), str(directory / "policy.yaml"))
 
-    def evaluate(self, request: RequestIn, agent: str) -> PolicyDecision:
+    def evaluate(
+        self, request: RequestIn, agent: str, budget: Budget | None = None
+    ) -> PolicyDecision:
         """Rate a request. An error while evaluating fails closed: the request is critical."""
         try:
-            return self._evaluate(request, agent)
+            return self._evaluate(request, agent, budget or Budget(READING_SECONDS))
         except Exception:
             log.exception("policy evaluation failed; treating request as critical")
             return self._fail_closed()
+
+    async def rate(self, request: RequestIn, agent: str) -> PolicyDecision:
+        """`evaluate` for the event loop: a request too large to read in well under a
+        millisecond is read in a worker thread, still bounded by its reading budget."""
+        if _reading_size(request) <= INLINE_READING_BYTES:
+            return self.evaluate(request, agent)
+        return await asyncio.to_thread(self.evaluate, request, agent)
 
     def is_auditor(self, user: str, usergroups: set[str]) -> bool:
         return user in self.config.auditors.users or bool(
@@ -169,9 +205,10 @@ class Policy:
         """E-mail addresses compare case-insensitively, as mail systems treat them."""
         return email.strip().lower() in {e.lower() for e in self.config.auditors.emails}
 
-    def _evaluate(self, request: RequestIn, agent: str) -> PolicyDecision:
+    def _evaluate(self, request: RequestIn, agent: str, budget: Budget) -> PolicyDecision:
         rule = self._match(request, agent)
-        findings = self._findings(request)
+        reading = read_request(request, budget)
+        findings = self._findings(request, reading)
         risk = rule.risk if rule else Risk.high
         reasons = [f"rule {rule.name}: {rule.risk}" if rule else "no rule matched: high"]
         for finding in findings:
@@ -181,7 +218,7 @@ class Policy:
             risk = request.risk_hint
             reasons.append(f"agent rated it {request.risk_hint}")
         decision = self._decision(rule, risk, reasons)
-        if decision.auto_approve and not _auto_approvable(rule, request):
+        if decision.auto_approve and not _auto_approvable(rule, request, reading):
             why = "not approved automatically: its command or diff is not allowlisted"
             update = {"auto_approve": False, "risk_reasons": [*decision.risk_reasons, why]}
             decision = decision.model_copy(update=update)
@@ -190,11 +227,12 @@ class Policy:
     def _match(self, request: RequestIn, agent: str) -> Rule | None:
         return next((r for r in self.config.rules if r.match.matches(request, agent)), None)
 
-    def _findings(self, request: RequestIn) -> list[detectors.Finding]:
+    def _findings(self, request: RequestIn, reading: Reading) -> list[detectors.Finding]:
         command = detectors.command_text(request.command)
         production = self.config.production_environments
         found = [
-            *detectors.destructive_findings(request.action, command, request.diff),
+            *detectors.action_findings(request.action),
+            *detectors.reading_findings(reading),
             *detectors.scope_findings(request.scope.permissions, request.scope.resources),
             *detectors.environment_findings(request.environment, production),
             *detectors.hidden_text_findings(command, request.diff),
@@ -242,15 +280,23 @@ class Policy:
         return decision.model_copy(update={"rule": "(error)"})
 
 
-def _auto_approvable(rule: Rule | None, request: RequestIn) -> bool:
-    """Policy approves alone only what it can read: no diff, and no command or an allowlisted
-    single command (no shell operators, substitutions or redirections)."""
-    command = detectors.command_text(request.command)
-    if request.diff or rule is None:
+def _auto_approvable(rule: Rule | None, request: RequestIn, reading: Reading) -> bool:
+    """Policy approves alone only what it can read whole: no diff, nothing found in the
+    command or params, and either no command or one simple read that a pattern allows."""
+    if rule is None or request.diff or reading.findings:
         return False
-    if not command:
+    if not request.command:
         return True
-    return shell.is_plain(command) and any(fnmatchcase(command, g) for g in rule.commands)
+    if not reading.simple_command:
+        return False
+    [step] = reading.steps
+    return step.effect == "read" and any(p.matches(step) for p in rule.patterns)
+
+
+def _reading_size(request: RequestIn) -> int:
+    command = request.command if isinstance(request.command, str) else " ".join(request.command)
+    params = len(json.dumps(request.params)) if request.params else 0
+    return len(command) + len(request.diff) + params
 
 
 def load_config(path: Path) -> PolicyConfig:

@@ -52,7 +52,7 @@ class ApprovalService:
     ) -> Submitted:
         """Rate and store a new request; policy may approve or deny it at once."""
         self._check_allowed(agent, body)
-        decision = self.policy.evaluate(body, agent.name)
+        decision = await self.policy.rate(body, agent.name)
         now = self.clock()
         ttl = body.ttl_seconds or decision.ttl_seconds
         decision = decision.model_copy(update={"ttl_seconds": ttl})

@@ -33,10 +33,14 @@ async def test_matching_bash_command_is_allowed_once_approved(slack_gateway: Gat
         hook(gateway.url, gateway.token, "pretooluse_bash_terraform_destroy.json")
     )
     request = await gateway.pending()
-    assert request.action == "infrastructure.change" and request.environment == "prod"
+    assert request.action == "shell.run"  # every Bash call; the server reads the command
     assert request.command == "cd envs/prod-cn-north-1 && terraform destroy -auto-approve"
+    assert request.risk == "high" and request.required_approvals == 2
+    assert "command: destroys infrastructure (terraform destroy -auto-approve)" in (
+        request.risk_reasons
+    )
     assert request.params["description"] == "Destroy the prod-cn-north-1 environment"
-    assert request.metadata["claude_code"]["rule"] == "destroy-infrastructure"
+    assert request.metadata["claude_code"]["rule"] == "shell"
     assert request.ttl_seconds == 600
     await gateway.approve(request.id)
     code, out, _ = await asking
@@ -71,8 +75,17 @@ async def test_expired_request_is_denied(gateway: Gateway) -> None:
     assert "expired" in output["permissionDecisionReason"]
 
 
-async def test_calls_no_rule_matches_get_no_answer_and_no_request(gateway: Gateway) -> None:
+async def test_a_plain_read_is_allowed_at_once_by_policy(gateway: Gateway) -> None:
     code, out, err = await hook(gateway.url, gateway.token, "pretooluse_bash_ls.json")
+    output = decision_of(out)
+    assert code == 0 and output["permissionDecision"] == "allow", err
+    assert output["permissionDecisionReason"].startswith("Countersign: approved by policy")
+    keys = gateway.api.runtime.keys
+    assert await gateway.api.runtime.store.count(keys.by_status("approved")) == 1
+
+
+async def test_calls_no_rule_matches_get_no_answer_and_no_request(gateway: Gateway) -> None:
+    code, out, err = await hook(gateway.url, gateway.token, "pretooluse_read_notes.json")
     assert (code, out) == (0, ""), err
     pending = await gateway.api.runtime.store.count(gateway.api.runtime.keys.by_created)
     assert pending == 0
