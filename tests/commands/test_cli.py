@@ -44,7 +44,7 @@ def test_policy_check_prints_the_decision_without_storing() -> None:
         "scope": {"permissions": ["iam:*"]},
     }
     result = countersign("policy", "check", "-", stdin=json.dumps(request))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 10, result.stderr  # 10: needs approval
     report = json.loads(result.stdout)
     assert report["outcome"] == "needs approval"
     assert report["risk"] == "critical"
