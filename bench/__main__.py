@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import decision, history, intake, memory, report, seed, sweep
+from bench import decision, history, intake, memory, reading, report, seed, sweep
 from bench.harness import countersign_server, redis_client, redis_server
 
 HERE = Path(__file__).resolve().parent
@@ -23,13 +23,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="short runs, history up to 100k")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--only", choices=["reading"], help="run one group and replace its section only"
+    )
     args = parser.parse_args()
     began = time.monotonic()
     results = report.Results(command=" ".join(["python -m bench", *sys.argv[1:]]))
+    if args.only == "reading":
+        results.reading = reading.run(500 if args.quick else 2000)
+        existing = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        section = report.reading(results)
+        args.output.write_text(report.splice_reading(existing, section), encoding="utf-8")
+        print(f"wrote the reading section of {args.output}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="countersign-bench-") as tmp:
         workdir = Path(tmp)
         _online(workdir, results, quick=args.quick)
         _bulk(workdir, results, quick=args.quick)
+    results.reading = reading.run(500 if args.quick else 2000)
     results.seconds = time.monotonic() - began
     args.output.write_text(report.render(results), encoding="utf-8")
     print(f"wrote {args.output} after {results.seconds:.0f} s")

@@ -94,3 +94,22 @@ HISTORY_MISSED = (
     "of two, and keep the page's hashes in one pipeline with the membership checks; on a "
     "machine with a core for Redis the p99 should sit near the 10k figure."
 )
+
+READING_PATH = (
+    "`Policy.evaluate` in-process on the example policy (`config/policy.yaml`): the request "
+    "is read (command parsed with tree-sitter-bash, each program looked up in the catalog, "
+    "SQL parsed with sqlglot, params and diff read), then matched to a rule. Baseline in the "
+    "same run: what every request pays before policy, `RequestIn` validation and its "
+    "`action_hash`. Requests over 8 KiB of command, params and diff are read in a worker "
+    "thread at intake, so the event loop never waits on them; every reading stops at its "
+    'budget and is then rated high ("too large to read in time").'
+)
+
+READING_HOLDOUT = (
+    "The hold-out corpus was written by a red-team helper that saw neither the catalog nor "
+    "the training corpus. Its first pass, before any change made because of it: 179 of 200 "
+    "destructive or unreadable cases rated high (89.5%), 4 of 100 benign rated high (4%). "
+    "Its misses then drove general fixes (dry-run flags, network rules open to 0.0.0.0/0, "
+    "structured params that name a destructive operation, security-weakening diffs, Salt, "
+    "Puppet, containerd); the figures below are after them, so they are no longer unseen."
+)

@@ -15,6 +15,7 @@ from bench.harness import FAKE_SLACK
 from bench.history import HistoryRow
 from bench.intake import IntakeRow
 from bench.memory import MemoryResult
+from bench.reading import ReadingResult
 from bench.sweep import SweepRow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ class Results:
     history: list[HistoryRow] = field(default_factory=list)
     sweep: list[SweepRow] = field(default_factory=list)
     memory: MemoryResult | None = None
+    reading: ReadingResult | None = None
 
 
 def ms(seconds: float) -> str:
@@ -40,7 +42,7 @@ def verdict(met: bool) -> str:
 
 
 def render(r: Results) -> str:
-    parts = [_header(r), _intake(r), _decision(r), _history(r), _sweep(r), _memory(r)]
+    parts = [_header(r), _intake(r), _decision(r), _history(r), _sweep(r), _memory(r), reading(r)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -286,3 +288,65 @@ def _memory(r: Results) -> str:
             f"{m.per_request * 1e6 / 2**30:.1f} GiB.",
         ]
     )
+
+
+READING_START = "<!-- reading -->"
+READING_END = "<!-- /reading -->"
+
+
+def reading(r: Results) -> str:
+    """The risk-reading section, between markers so `--only reading` can replace it."""
+    if r.reading is None:
+        return ""
+    result = r.reading
+    base = result.baseline
+    lines = [
+        READING_START,
+        "## Risk reading: `Policy.evaluate`",
+        "",
+        notes.READING_PATH,
+        "",
+        "| request | p50 | p99 | max | rated | reasons |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in [*result.timings, base]:
+        lines.append(
+            f"| {t.name} | {_fine(t.percentile(50))} | {_fine(t.percentile(99))} | "
+            f"{_fine(max(t.seconds))} | {t.risk or '-'} | {t.reasons or '-'} |"
+        )
+    p99 = result.timings[0].percentile(99)
+    lines += [
+        "",
+        f"Target: a typical request under 2 ms at p99: {ms(p99)}, {verdict(p99 < 0.002)} "
+        f"({p99 / base.percentile(99):.1f}x the baseline's p99). Reading budget per request: "
+        f"{result.budget:.0f} s.",
+        "",
+        "| corpus | destructive or unreadable rated high | benign rated high | "
+        "auto-approval right | wrongly auto-approved |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in result.corpora:
+        lines.append(
+            f"| {c.name} | {c.caught} of {c.dangerous} ({c.recall:.1%}) | "
+            f"{c.false_alarms} of {c.benign} ({c.false_alarm_rate:.1%}) | "
+            f"{c.auto_right} of {c.auto_cases} | {c.wrongly_auto} |"
+        )
+    lines += ["", notes.READING_HOLDOUT]
+    misses = [m for c in result.corpora for m in c.misses]
+    if misses:
+        lines += ["", "Destructive cases rated below high:", *[f"- `{m}`" for m in misses]]
+    lines.append(READING_END)
+    return "\n".join(lines)
+
+
+def _fine(seconds: float) -> str:
+    return f"{seconds * 1000:.3f} ms" if seconds < 0.01 else ms(seconds)
+
+
+def splice_reading(existing: str, section: str) -> str:
+    """RESULTS.md with its reading section replaced (or appended)."""
+    if READING_START in existing and READING_END in existing:
+        head, rest = existing.split(READING_START, 1)
+        tail = rest.split(READING_END, 1)[1]
+        return head + section + tail
+    return existing.rstrip("\n") + "\n\n" + section + "\n"

@@ -79,6 +79,7 @@ class Entry(_Data):
 
 class Tool(Entry):
     aliases: list[str] = Field(default_factory=list)  # other names for the same program
+    dry_run: list[Condition] = Field(default_factory=list)  # it only simulates: a read
     like: list[str] = Field(default_factory=list)  # other programs read the same way
     options: list[str] = Field(default_factory=list)  # options that take a value
     long_options_take_values: bool = False  # aws: every `--x` takes a value but these
@@ -249,6 +250,7 @@ def entries(data: Catalog) -> list[tuple[str, Entry | Condition | Wrapper, Any]]
     for name, tool in [*data.tools.items(), ("(unknown program)", data.unknown)]:
         found.append((name, tool, tool.is_))
         found += [(f"{name} when {c.says}", c, c.is_) for c in tool.when]
+        found += [(f"{name} dry run {c.says}", c, c.is_) for c in tool.dry_run]
         for path, entry in tool.commands.items():
             found.append((f"{name} {path}", entry, entry.is_))
             found += [(f"{name} {path} when {c.says}", c, c.is_) for c in entry.when]

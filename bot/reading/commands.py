@@ -27,6 +27,7 @@ SYSTEM_FILES = ("/etc/*", "/boot/*", "/usr/*", "/bin/*", "/sbin/*", "/lib*", "/v
                 "/var/log/*", "/root/*", "/proc/*", "/sys/*")  # fmt: skip
 SQL_DIALECTS = ("postgres", "mysql", "sqlite", "generic", "tsql", "snowflake", "bigquery",
                 "clickhouse", "trino", "duckdb")  # fmt: skip
+WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
 ALARMING_NAMES = ("drop", "truncate", "delete", "wipe", "reset", "destroy", "purge", "clean",
                   "nuke", "teardown", "remove", "rollback", "down")  # fmt: skip
 DEFAULT_SAYS = {
@@ -142,6 +143,8 @@ class Reader:
 
     def record(self, program: str, tool: str | None, options: cat.Options | None,
                effect: cat.EffectName, says: str, words: tuple[Word, ...]) -> None:  # fmt: skip
+        if effect != "read" and _open_to_everyone(words, options):
+            effect, says = "destructive", "opens access to the whole internet"
         self.steps.append(Step(program, tool, options, effect))
         if effect != "read":
             reason = f"{says or DEFAULT_SAYS[effect]} ({_shown(words)})"
@@ -192,7 +195,7 @@ class Reader:
         if "c" in call.options.flags and call.rest:
             self.script(call.rest[0].text, depth + 1)
             return True
-        if call.rest and "s" not in call.options.flags:
+        if call.rest and "s" not in call.options.flags and call.rest[0].text != "/dev/stdin":
             return self.script_file(call.rest[0])
         if call.stdin is not None:
             return self.from_stdin(call.stdin, "shell", lambda t: self.script(t, depth + 1))
@@ -290,17 +293,17 @@ class _Call:
     def effect(self, content_read: bool = False) -> tuple[cat.EffectName, str]:
         """The entry's effect made worse by its conditions. Once the command's SQL, code or
         inner command was read, that reading decides, and only conditions still count."""
+        simulated = [c for c in self.tool.dry_run if cat.holds(c, self.options, self.rest)]
+        if simulated and not content_read:
+            return "read", simulated[0].says
         effect: cat.EffectName = "read" if content_read else self.entry.is_
         says = "" if content_read else self.entry.says
         conditions = [*self.tool.when, *self.entry.when]
         holding = [c for c in conditions if cat.holds(c, self.options, self.rest)]
-        worse = [c for c in holding if cat.worse(c.is_, effect) != effect]
-        milder = [c for c in holding if cat.worse(c.is_, effect) == effect and c.is_ != effect]
-        if worse:
-            chosen = max(worse, key=lambda c: cat.EFFECT_ORDER.index(c.is_))
-            effect, says = chosen.is_, chosen.says
-        elif milder and not content_read:
-            effect, says = milder[0].is_, milder[0].says
+        if holding:
+            chosen = max(holding, key=lambda c: cat.EFFECT_ORDER.index(c.is_))
+            if cat.worse(chosen.is_, effect) != effect or not content_read:
+                effect, says = chosen.is_, chosen.says
         return effect, says or self.tool.says
 
     def inner_command(self, runs: cat.Runs) -> list[Word]:
@@ -417,6 +420,20 @@ def _has(text: str, flags: list[str]) -> bool:
         if name == bare or (len(bare) == 1 and not text.startswith("--") and bare in name):
             return True
     return False
+
+
+def _open_to_everyone(words: tuple[Word, ...], options: cat.Options | None) -> bool:
+    """A command that changes things and names 0.0.0.0/0 or ::/0, or a source option of `*`
+    (`--source-address-prefixes '*'`): a network rule open to the whole internet."""
+    if any(cidr in w.text for w in words for cidr in WHOLE_INTERNET):
+        return True
+    flags = options.flags if options else {}
+    return any(
+        value in ("*", "Internet", "any", "Any")
+        for name, values in flags.items()
+        if any(part in name for part in ("source", "cidr", "prefix", "remote-ip"))
+        for value in values
+    )
 
 
 def _empties(writer: tuple[str, ...]) -> bool:

@@ -141,7 +141,7 @@ class _Walker:
             if role in ("name", "argument"):
                 words.append(self.word(child))
             elif child.type == "herestring_redirect":
-                stdin = Stdin("text", self.word(child.named_children[-1]).text)
+                stdin = self.herestring(child)
                 self.script.compound = True
             elif child.type == "file_redirect":
                 stdin = self.redirect(child) or stdin
@@ -192,13 +192,20 @@ class _Walker:
             out = self.visit(rest, Stdin("pipe", producers=tuple(out)))
         return out
 
+    def herestring(self, node: tree_sitter.Node) -> Stdin:
+        """`<<< "text"` is text; `<<< "$(curl ...)"` is the output of what it runs."""
+        word = self.word(node.named_children[-1])
+        if word.substituted:
+            return Stdin("pipe", producers=word.substituted)
+        return Stdin("text", word.text)
+
     def redirect(self, node: tree_sitter.Node) -> Stdin | None:
         """Note what a redirection writes; return the standard input it sets, if any."""
         if node.type == "heredoc_redirect":
             body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
             return Stdin("text", _text(body) if body else "")
         if node.type == "herestring_redirect":
-            return Stdin("text", self.word(node.named_children[-1]).text)
+            return self.herestring(node)
         target = node.child_by_field_name("destination")
         operator = next((c.type for c in node.children if not c.is_named), "")
         if target is None:
