@@ -87,6 +87,17 @@ class Tool(Entry):
     single_dash_long: bool = False  # terraform, find: `-destroy` is one option, not -d -e ...
     case_insensitive: bool = False  # redis-cli FLUSHALL = flushall
     commands: dict[str, Entry] = Field(default_factory=dict)
+    _paths: list[tuple[tuple[int, int], list[str], str, Entry]] = PrivateAttr(default_factory=list)
+
+    def paths(self) -> list[tuple[tuple[int, int], list[str], str, Entry]]:
+        """Subcommand paths, most specific first: more words, then more literal letters."""
+        if not self._paths and self.commands:
+            ranked = [
+                ((len(path.split()), sum(c not in "*? " for c in path)), path.split(), path, e)
+                for path, e in self.commands.items()
+            ]
+            self._paths = sorted(ranked, key=lambda r: r[0], reverse=True)
+        return self._paths
 
 
 class Wrapper(_Data):
@@ -208,16 +219,12 @@ def _takes_value(tool: Tool, name: str) -> bool:
 def best_entry(tool: Tool, positionals: list[Word]) -> tuple[str, Entry, int] | None:
     """The most specific subcommand entry the arguments start with: (path, entry, words)."""
     words = [w.text.lower() if tool.case_insensitive else w.text for w in positionals]
-    best: tuple[tuple[int, int], str, Entry] | None = None
-    for path, entry in tool.commands.items():
-        parts = path.split()
+    for rank, parts, path, entry in tool.paths():
         if len(parts) <= len(words) and all(
             fnmatchcase(w, p) for w, p in zip(words, parts, strict=False)
         ):
-            rank = (len(parts), sum(1 for c in path if c not in "*? "))
-            if best is None or rank > best[0]:
-                best = (rank, path, entry)
-    return (best[1], best[2], best[0][0]) if best else None
+            return path, entry, rank[0]
+    return None
 
 
 def holds(condition: Condition, options: Options, rest: list[Word]) -> bool:

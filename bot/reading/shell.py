@@ -84,8 +84,9 @@ def _parser() -> tree_sitter.Parser:
 
 def parse(text: str, budget: Budget) -> Script:
     """Read shell text into the simple commands it runs."""
-    tree = _parse(text.encode(), budget)
-    walker = _Walker(budget)
+    source = text.encode()
+    tree = _parse(source, budget)
+    walker = _Walker(budget, source)
     walker.visit(tree.root_node, None)
     script = walker.script
     script.parse_error = tree.root_node.has_error
@@ -117,8 +118,9 @@ def words_of(argv: list[str]) -> tuple[Word, ...]:
 
 
 class _Walker:
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, source: bytes) -> None:
         self.budget = budget
+        self.source = source
         self.script = Script()
 
     def visit(self, node: tree_sitter.Node, stdin: Stdin | None) -> list[Command]:
@@ -156,7 +158,7 @@ class _Walker:
         """A word's value with quotes and escapes removed, as the program receives it."""
         substituted = tuple(self.visit_substitutions(node))
         dynamic = node.type in DYNAMIC or _has_descendant(node, DYNAMIC)
-        return Word(_literal(node), dynamic, substituted)
+        return Word(_literal(node, self.source), dynamic, substituted)
 
     def visit_substitutions(self, node: tree_sitter.Node) -> list[Command]:
         """Commands run inside `$(...)`, backticks and `<(...)` found in `node`."""
@@ -203,7 +205,7 @@ class _Walker:
         """Note what a redirection writes; return the standard input it sets, if any."""
         if node.type == "heredoc_redirect":
             body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-            return Stdin("text", _text(body) if body else "")
+            return Stdin("text", _text(body, self.source) if body else "")
         if node.type == "herestring_redirect":
             return self.herestring(node)
         target = node.child_by_field_name("destination")
@@ -243,9 +245,9 @@ def _has_descendant(node: tree_sitter.Node, types: tuple[str, ...]) -> bool:
     return bool(_descendants(node, types))
 
 
-def _literal(node: tree_sitter.Node) -> str:
+def _literal(node: tree_sitter.Node, source: bytes) -> str:
     """The text a word stands for; expansions are kept as written (`$T`)."""
-    text = _text(node)
+    text = _text(node, source)
     kind = node.type
     if kind == "raw_string":
         return text[1:-1]
@@ -253,25 +255,26 @@ def _literal(node: tree_sitter.Node) -> str:
         return _ansi_c(text[2:-1])
     if kind == "string":
         return "".join(
-            _literal(c) if c.type != "string_content" else _unescape_string(c)
+            _literal(c, source) if c.type != "string_content" else _unescape_string(c, source)
             for c in node.named_children
         )
     if kind == "concatenation":
-        return "".join(_literal(c) for c in node.named_children)
+        return "".join(_literal(c, source) for c in node.named_children)
     if kind in ("word", "command_name", "number"):
         inner = node.named_children
         if kind == "command_name" and inner:
-            return "".join(_literal(c) for c in inner)
+            return "".join(_literal(c, source) for c in inner)
         return _BACKSLASH.sub(r"\1", text)
     return text
 
 
-def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode(errors="replace")
+def _text(node: tree_sitter.Node, source: bytes) -> str:
+    """A node's text, sliced from the source (a tree parsed from a callback keeps none)."""
+    return source[node.start_byte : node.end_byte].decode(errors="replace")
 
 
-def _unescape_string(node: tree_sitter.Node) -> str:
-    return _STRING_ESCAPE.sub(r"\1", _text(node))
+def _unescape_string(node: tree_sitter.Node, source: bytes) -> str:
+    return _STRING_ESCAPE.sub(r"\1", _text(node, source))
 
 
 def _ansi_c(body: str) -> str:
