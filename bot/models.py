@@ -140,15 +140,25 @@ class RequestIn(BaseModel):
     command: (
         Annotated[str, _utf8_size(MAX_COMMAND_BYTES)]
         | list[Annotated[str, Field(max_length=MAX_COMMAND_BYTES)]]
-    ) = Field(default="", description="The exact command: a shell string or an argv list.")
-    diff: Annotated[str, _utf8_size(MAX_DIFF_BYTES)] = ""
+    ) = Field(
+        default="",
+        description="The exact command: a shell string or an argv list. Policy parses it "
+        "(every program, nested shells, SQL, inline code) to rate the request.",
+    )
+    diff: Annotated[str, _utf8_size(MAX_DIFF_BYTES)] = Field(
+        default="",
+        description="What changes: a unified diff, a Terraform plan (JSON or text), a "
+        "migration. Policy reads it for what it destroys.",
+    )
     scope: Scope = Field(default_factory=Scope)
     justification: Annotated[str, Field(max_length=4000), _visible(multiline=True)] = ""
     on_behalf_of: SlackUserId | None = None
     ttl_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
     callback_url: AnyHttpUrl | None = None
     params: Annotated[dict[str, Any], _json_size(MAX_PARAMS_BYTES, "params")] = Field(
-        default_factory=dict
+        default_factory=dict,
+        description="The tool call's arguments. Policy reads SQL, commands and code in them "
+        "(`query`, `sql`, `command`, `cmd`, `code`, argv lists, JSON strings).",
     )
     metadata: Annotated[dict[str, Any], _json_size(MAX_METADATA_BYTES, "metadata")] = Field(
         default_factory=dict
