@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.models import RequestIn
+from bot.reading.calls import read_calls
 from bot.reading.commands import Reader, Step
 from bot.reading.diffs import read_diff
 from bot.reading.findings import Budget, Effect, Finding, OutOfTime, opaque
@@ -55,6 +56,7 @@ def read_request(request: RequestIn, budget: Budget) -> Reading:
     try:
         _read_command(request.command, budget, reading)
         reading.findings += read_params(request.params, budget, _text(request.command))
+        reading.findings += read_calls(request.params)
         if request.diff:
             reading.findings += read_diff(request.diff, budget)
     except OutOfTime:

@@ -70,6 +70,7 @@ class Entry(_Data):
     is_: EffectName = Field(alias="is")
     says: str = ""
     when: list[Condition] = Field(default_factory=list)
+    dry_run: list[Condition] = Field(default_factory=list)  # it only simulates: a read
     runs: Runs | None = None
     sql: Embedded | None = None
     code: Embedded | None = None
@@ -79,7 +80,6 @@ class Entry(_Data):
 
 class Tool(Entry):
     aliases: list[str] = Field(default_factory=list)  # other names for the same program
-    dry_run: list[Condition] = Field(default_factory=list)  # it only simulates: a read
     like: list[str] = Field(default_factory=list)  # other programs read the same way
     options: list[str] = Field(default_factory=list)  # options that take a value
     long_options_take_values: bool = False  # aws: every `--x` takes a value but these
@@ -260,5 +260,6 @@ def entries(data: Catalog) -> list[tuple[str, Entry | Condition | Wrapper, Any]]
         found += [(f"{name} dry run {c.says}", c, c.is_) for c in tool.dry_run]
         for path, entry in tool.commands.items():
             found.append((f"{name} {path}", entry, entry.is_))
+            found += [(f"{name} {path} dry run {c.says}", c, c.is_) for c in entry.dry_run]
             found += [(f"{name} {path} when {c.says}", c, c.is_) for c in entry.when]
     return found

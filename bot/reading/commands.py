@@ -28,6 +28,10 @@ SYSTEM_FILES = ("/etc/*", "/boot/*", "/usr/*", "/bin/*", "/sbin/*", "/lib*", "/v
 SQL_DIALECTS = ("postgres", "mysql", "sqlite", "generic", "tsql", "snowflake", "bigquery",
                 "clickhouse", "trino", "duckdb")  # fmt: skip
 WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
+ZERO_OPTIONS = frozenset(
+    {"replicas", "desired-count", "desired-capacity", "node-count", "num-nodes", "nodes"}
+    | {"instance-count", "instances", "capacity", "new-capacity", "count", "size", "tasks"}
+)
 ALARMING_NAMES = ("drop", "truncate", "delete", "wipe", "reset", "destroy", "purge", "clean",
                   "nuke", "teardown", "remove", "rollback", "down")  # fmt: skip
 DEFAULT_SAYS = {
@@ -145,6 +149,8 @@ class Reader:
                effect: cat.EffectName, says: str, words: tuple[Word, ...]) -> None:  # fmt: skip
         if effect != "read" and _open_to_everyone(words, options):
             effect, says = "destructive", "opens access to the whole internet"
+        elif effect == "mutating" and _scales_to_zero(options):
+            effect, says = "destructive", "scales to zero"
         self.steps.append(Step(program, tool, options, effect))
         if effect != "read":
             reason = f"{says or DEFAULT_SAYS[effect]} ({_shown(words)})"
@@ -293,7 +299,8 @@ class _Call:
     def effect(self, content_read: bool = False) -> tuple[cat.EffectName, str]:
         """The entry's effect made worse by its conditions. Once the command's SQL, code or
         inner command was read, that reading decides, and only conditions still count."""
-        simulated = [c for c in self.tool.dry_run if cat.holds(c, self.options, self.rest)]
+        dry_runs = [*self.tool.dry_run, *self.entry.dry_run]
+        simulated = [c for c in dry_runs if cat.holds(c, self.options, self.rest)]
         if simulated and not content_read:
             return "read", simulated[0].says
         effect: cat.EffectName = "read" if content_read else self.entry.is_
@@ -420,6 +427,14 @@ def _has(text: str, flags: list[str]) -> bool:
         if name == bare or (len(bare) == 1 and not text.startswith("--") and bare in name):
             return True
     return False
+
+
+def _scales_to_zero(options: cat.Options | None) -> bool:
+    """`--replicas=0`, `--node-count 0`, `--desired-capacity=0`: nothing left running."""
+    flags = options.flags if options else {}
+    return any(
+        name.replace("_", "-") in ZERO_OPTIONS and "0" in values for name, values in flags.items()
+    )
 
 
 def _open_to_everyone(words: tuple[Word, ...], options: cat.Options | None) -> bool:
