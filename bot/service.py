@@ -20,6 +20,7 @@ from bot.directory import Directory, DirectoryUnavailable
 from bot.errors import Forbidden, IdempotencyConflict, NotFound, vote_refusal
 from bot.grants import GrantSigner
 from bot.models import ApprovalRequest, PolicyDecision, RequestIn, Status, canonical_json
+from bot.outcomes import Outcome, outcome_of
 from bot.policy import Policy
 from bot.principals import Principal
 from bot.store import NewRequest, Store
@@ -195,9 +196,12 @@ class ApprovalService:
                 return total_expired, total_fired
 
 
+_STATUS = {
+    Outcome.denied: Status.denied,
+    Outcome.approved: Status.approved,
+    Outcome.needs_approval: Status.pending,
+}
+
+
 def _immediate_outcome(decision: PolicyDecision) -> Status:
-    if decision.deny:
-        return Status.denied
-    if decision.auto_approve:
-        return Status.approved
-    return Status.pending
+    return _STATUS[outcome_of(decision)]
