@@ -5,8 +5,10 @@ migration code.
 In a unified diff each file is read by what it is: Kubernetes manifests for objects that go away
 or scale to zero, CloudFormation templates for resources that go away, Terraform files for
 resources no longer declared anywhere in the diff (one moved to another file is not destroyed),
-SQL and migration files for what their added lines run. Only those files' added lines reach the
-SQL parser, so a large diff of code is read quickly.
+Prisma schemas for models and fields that go away, SQL and migration files for what their added
+lines run, and every configuration file (Terraform, JSON, YAML) for settings that weaken
+security. Only SQL and migration files' added lines reach the SQL parser, so a large diff of code
+is read quickly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.reading.migrations import read_migration
 from bot.reading.patches import FileDiff, parse_patch
 from bot.reading.plans import read_plan
 from bot.reading.sql import NOT_PARSED, looks_like_sql, read_sql
+from bot.reading.weakening import read_weakening
 
 _SQL_SUFFIXES = frozenset({".sql", ".psql", ".ddl"})
 _MIGRATION_FOLDERS = frozenset(
@@ -33,6 +36,8 @@ _MIGRATION_MARKERS = re.compile(
     r"queryInterface\.|databaseChangeLog|Ecto\.Migration|MigrationInterface"
 )
 _TERRAFORM_SUFFIXES = frozenset({".tf", ".tofu"})
+_CONFIG_SUFFIXES = frozenset({".tf", ".tofu", ".hcl", ".tfvars", ".json", ".yaml", ".yml"})
+_PRISMA_SUFFIX = ".prisma"
 _MANIFEST_SUFFIXES = frozenset({".yaml", ".yml"})
 
 _BLOCK = re.compile(r'^\s*(?:resource\s+"(?P<type>[^"]+)"\s+|module\s+)"(?P<name>[^"]+)"')
@@ -88,6 +93,10 @@ def _read_file(file: FileDiff, declared: set[str], budget: Budget) -> list[Findi
         found.extend(_cloudformation(file))
     if suffix in _SQL_SUFFIXES or _is_migration(file):
         found.extend(_migration(file, suffix, budget))
+    if suffix in _CONFIG_SUFFIXES:
+        found.extend(read_weakening(file, budget))
+    if suffix == _PRISMA_SUFFIX:
+        found.extend(_prisma(file, declared))
     return found
 
 
@@ -95,11 +104,17 @@ def _read_file(file: FileDiff, declared: set[str], budget: Budget) -> list[Findi
 
 
 def _declared_anywhere(files: list[FileDiff]) -> set[str]:
-    """Addresses the diff declares in added lines, or moves (or forgets) rather than destroys."""
+    """Terraform addresses the diff declares in added lines, or moves (or forgets) rather than
+    destroys, and Prisma models it declares (`model Name`; a model may move between files)."""
     declared: set[str] = set()
     for file in files:
-        if PurePosixPath(file.path).suffix.lower() in _TERRAFORM_SUFFIXES:
+        suffix = PurePosixPath(file.path).suffix.lower()
+        if suffix in _TERRAFORM_SUFFIXES:
             declared.update(_declared(file.added), _moved_away(file.added))
+        if suffix == _PRISMA_SUFFIX:
+            declared.update(
+                f"model {model['name']}" for model in map(_MODEL.match, file.added) if model
+            )
     return declared
 
 
@@ -197,6 +212,70 @@ def _template_resources(lines: list[str]) -> list[str]:
         if kind and owners:
             found.append(f"{owners[-1]} ({kind['type']})")
     return found
+
+
+# Prisma schemas.
+
+_MODEL = re.compile(r"^\s*model\s+(?P<name>\w+)\s*\{")
+_AT_MARGIN = re.compile(r"^\S")  # a block's `}`, or another block (`enum`, `datasource` ...)
+_FIELD = re.compile(r"^\s+(?P<name>\w+)\s+(?P<type>\w+)(?P<list>\[\])?\??(?P<rest>.*)$")
+_MAPPED = re.compile(r'@map\(\s*(?:name:\s*)?"(?P<name>[^"]+)"')
+_PRISMA_SCALARS = frozenset(
+    {"BigInt", "Boolean", "Bytes", "DateTime", "Decimal", "Float", "Int", "Json", "String",
+     "Unsupported"}
+)  # fmt: skip
+
+
+def _prisma(file: FileDiff, declared: set[str]) -> list[Finding]:
+    """Models removed (and declared nowhere else in the diff) drop their tables; fields removed
+    from a model the file keeps, and not added back, drop their columns. A relation field is
+    no column."""
+    lines = list(_in_models(file))
+    removed = [m["name"] for sign, _, text in lines if sign == "-" and (m := _MODEL.match(text))]
+    gone = [name for name in dict.fromkeys(removed) if f"model {name}" not in declared]
+    elsewhere = {name.removeprefix("model ") for name in declared if name.startswith("model ")}
+    models = {model for _, model, _ in lines if model} | elsewhere
+    columns = {sign: _columns(lines, sign, models) for sign in "+-"}
+    dropped = [
+        f"{model}.{column}"
+        for model, column in dict.fromkeys(columns["-"])
+        if (model, column) not in columns["+"] and model not in removed
+    ]
+    return [Finding(Effect.destructive, f"drops table {name}") for name in gone] + [
+        Finding(Effect.destructive, f"drops column {name}") for name in dropped
+    ]
+
+
+def _in_models(file: FileDiff) -> Iterator[tuple[str, str | None, str]]:
+    """Each line with its sign and the model it is in (None outside any). A hunk that starts
+    inside a model is in the model its heading names."""
+    for heading, lines in file.sections():
+        opened = _MODEL.match(heading)
+        model = opened["name"] if opened else None
+        for sign, text in lines:
+            opened = _MODEL.match(text)
+            if opened or _AT_MARGIN.match(text):
+                model = opened["name"] if opened else None
+            yield sign, model, text
+
+
+def _columns(
+    lines: list[tuple[str, str | None, str]], sign: str, models: set[str]
+) -> list[tuple[str, str]]:
+    """(model, column) of each field on lines with `sign`: its `@map` name, or its own."""
+    found = []
+    for each, model, text in lines:
+        field = _FIELD.match(text) if each == sign and model else None
+        if field and model and not _relation(field, models):
+            mapped = _MAPPED.search(field["rest"])
+            found.append((model, mapped["name"] if mapped else field["name"]))
+    return found
+
+
+def _relation(field: re.Match[str], models: set[str]) -> bool:
+    kind = field["type"]
+    listed = bool(field["list"]) and kind not in _PRISMA_SCALARS
+    return listed or kind in models or "@relation" in field["rest"]
 
 
 # SQL and migration files.

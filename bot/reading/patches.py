@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.reading.findings import Budget
 
 _GIT_HEADER = re.compile(r'^diff --git "?a/(?P<old>.*?)"? "?b/(?P<new>.*?)"?$')
-_HUNK = re.compile(r"^@@ -\d+(?:,(?P<old>\d+))? \+\d+(?:,(?P<new>\d+))? @@")
+_HUNK = re.compile(r"^@@ -\d+(?:,(?P<old>\d+))? \+\d+(?:,(?P<new>\d+))? @@[ \t]?(?P<heading>.*)")
 _DEV_NULL = "/dev/null"
 
 
@@ -27,7 +27,13 @@ class FileDiff:
     created: bool = False
     deleted: bool = False
     lines: list[tuple[str, str]] = field(default_factory=list)
-    hunks: int = 0
+    # Where each hunk starts in `lines`, and the text git prints after its header: the line
+    # above the hunk that opens what it is in (`resource "aws_instance" "web" {`), if any.
+    starts: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def hunks(self) -> int:
+        return len(self.starts)
 
     @property
     def added(self) -> list[str]:
@@ -42,6 +48,15 @@ class FileDiff:
     def new(self) -> list[str]:
         """The lines as they will be: kept and added."""
         return [text for sign, text in self.lines if sign != "-"]
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Each hunk's heading and lines, for readers that need to know where a hunk starts
+        (what is around its first line is not shown)."""
+        bounds = [at for at, _ in self.starts] + [len(self.lines)]
+        return [
+            (heading, self.lines[start:end])
+            for (start, heading), end in zip(self.starts, bounds[1:], strict=True)
+        ]
 
 
 def parse_patch(text: str, budget: Budget) -> list[FileDiff]:
@@ -114,7 +129,8 @@ class _Parser:
             self.files.append(FileDiff(""))
         self.old_left = int(counts["old"] or 1)
         self.new_left = int(counts["new"] or 1)
-        self.files[-1].hunks += 1
+        file = self.files[-1]
+        file.starts.append((len(file.lines), counts["heading"].rstrip()))
 
     def body(self, line: str) -> None:
         sign = line[:1] or " "

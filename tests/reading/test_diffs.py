@@ -138,6 +138,81 @@ def test_a_removed_cloudformation_resource_is_destroyed() -> None:
     ]
 
 
+# Prisma schemas.
+
+AUDIT = "model AuditEntry {\n  id     Int    @id\n  action String\n}\n"
+USER = "model User {\n  id    Int     @id\n  email String  @unique\n"
+
+
+def test_a_prisma_model_removed_drops_its_table() -> None:
+    diff = git_diff("prisma/schema.prisma", kept=f"{USER}}}\n", removed=AUDIT)
+    assert destructive(diff) == ["diff prisma/schema.prisma: drops table AuditEntry"]
+
+
+def test_a_deleted_prisma_schema_drops_each_table() -> None:
+    diff = git_diff("prisma/schema.prisma", removed=f"{USER}}}\n{AUDIT}", deleted=True)
+    assert destructive(diff) == [
+        "diff prisma/schema.prisma: drops table User",
+        "diff prisma/schema.prisma: drops table AuditEntry",
+    ]
+
+
+def test_a_prisma_model_moved_to_another_file_is_not_dropped() -> None:
+    diff = git_diff("prisma/schema.prisma", removed=AUDIT) + git_diff(
+        "prisma/audit.prisma", added=AUDIT, created=True
+    )
+    assert destructive(diff) == []
+
+
+def test_a_field_removed_from_a_prisma_model_drops_its_column() -> None:
+    diff = git_diff("prisma/schema.prisma", kept=USER, removed="  nickname String?\n")
+    assert destructive(diff) == ["diff prisma/schema.prisma: drops column User.nickname"]
+
+
+def test_a_hunk_inside_a_prisma_model_is_in_the_model_its_heading_names() -> None:
+    diff = (
+        "--- a/prisma/schema.prisma\n+++ b/prisma/schema.prisma\n"
+        "@@ -30,4 +30,3 @@ model Order {\n   total     Decimal\n-  couponCode String?\n"
+        "   createdAt DateTime @default(now())\n }\n"
+    )
+    assert destructive(diff) == ["diff prisma/schema.prisma: drops column Order.couponCode"]
+
+
+@pytest.mark.parametrize(
+    ("removed", "added"),
+    [
+        ("  name  String", "  name  String  @db.VarChar(200)"),
+        ("  name  String", '  fullName String @map("name")'),
+        ("  posts Post[]", ""),
+        ("  team  Team    @relation(fields: [teamId], references: [id])", ""),
+        ("", "  nickname String?"),
+    ],
+    ids=["changed", "renamed-with-map", "relation-list", "relation", "added"],
+)
+def test_prisma_fields_changed_renamed_or_only_relations_drop_no_column(
+    removed: str, added: str
+) -> None:
+    diff = git_diff("prisma/schema.prisma", removed, added, kept=USER)
+    assert destructive(diff) == []
+
+
+# Diffs that destroy nothing.
+
+
+def test_deleting_a_test_file_or_editing_a_readme_destroys_nothing() -> None:
+    test = "def test_export(tmp_path):\n    assert export(tmp_path)\n"
+    diff = git_diff("tests/test_export.py", removed=test, deleted=True) + git_diff(
+        "README.md", removed="Drop the old table first.", added="Delete nothing by hand."
+    )
+    assert read(diff) == []
+
+
+def test_adding_an_index_on_deleted_at_destroys_nothing() -> None:
+    sql = "-- lookups by deleted_at\nCREATE INDEX idx_orders_deleted_at ON orders (deleted_at);"
+    diff = git_diff("migrations/V43__orders_deleted_at.sql", added=sql, created=True)
+    assert destructive(diff) == []
+
+
 # SQL and migration files.
 
 

@@ -56,8 +56,20 @@ def effects(sql: str, dialect: str | None = None) -> set[Effect]:
         ("EXPLAIN ANALYZE DELETE FROM sessions", "postgres", "deletes every row of sessions"),
         ("WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone", None, "every row of t"),
         ("DO $$ BEGIN DROP TABLE audit; END $$", "postgres", "drops table audit"),
+        ("ALTER TABLE orders DISABLE ROW LEVEL SECURITY", None,
+         "turns off row-level security on orders"),
+        ("alter table if exists only app.orders disable row level security", "postgres",
+         "turns off row-level security on app.orders"),
+        ("ALTER TABLE orders NO FORCE ROW LEVEL SECURITY", "postgres",
+         "lets the owner of orders bypass row-level security"),
+        ("ALTER TABLE orders DISABLE TRIGGER ALL", None, "turns off every trigger on orders"),
+        ("ALTER TABLE orders DISABLE TRIGGER USER", "postgres", "turns off the triggers on orders"),
+        ("ALTER ROLE reporting BYPASSRLS", "postgres", "grants BYPASSRLS to reporting"),
+        ("DROP KEYSPACE IF EXISTS analytics;", None, "drops keyspace analytics"),
+        ("DROP TABLE analytics.events;", None, "drops table analytics.events"),
+        ("TRUNCATE analytics.events;", None, "empties table analytics.events"),
     ],
-)
+)  # fmt: skip
 def test_what_destroys_is_destructive_and_names_what(
     sql: str, dialect: str | None, reason: str
 ) -> None:
@@ -84,6 +96,8 @@ def test_what_destroys_is_destructive_and_names_what(
         ("VACUUM FULL orders", "postgres", "runs VACUUM FULL"),
         ("REPLACE INTO t VALUES (1)", "mysql", "runs REPLACE"),
         ("FLUSH PRIVILEGES", "mysql", "runs FLUSH"),
+        ("ALTER TABLE orders ENABLE ROW LEVEL SECURITY", "postgres", "runs ALTER TABLE orders"),
+        ("ALTER TABLE orders DISABLE TRIGGER orders_touch", "postgres", "runs ALTER TABLE orders"),
     ],
 )
 def test_what_changes_data_is_mutating(sql: str, dialect: str | None, reason: str) -> None:
@@ -106,6 +120,11 @@ def test_what_changes_data_is_mutating(sql: str, dialect: str | None, reason: st
         ("EXPLAIN SELECT * FROM orders", None),
         ("EXPLAIN DELETE FROM orders", "postgres"),
         ("DESCRIBE orders", "mysql"),
+        ("DESCRIBE KEYSPACE analytics;", None),
+        ("DESCRIBE KEYSPACES", None),
+        ("DESCRIBE TABLES", None),
+        ("DESC TABLE analytics.events", None),
+        ("DESC SCHEMA", None),
         ("VALUES (1), (2)", None),
         ("BEGIN; SELECT 1; COMMIT;", None),
         ("COPY orders TO STDOUT", "postgres"),
@@ -136,6 +155,36 @@ def test_each_statement_is_read() -> None:
     assert (Effect.destructive, "drops table a") in found
     assert (Effect.destructive, "drops table c") in found
     assert (Effect.mutating, "changes data: INSERT INTO b") in found
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("DROP KEYSPACE analytics WITH replication = {'class': 'x'} AND (((", "drops keyspace"),
+        ("DROP TABLE analytics.events USING TIMEOUT 10s (((", "drops table analytics.events"),
+        ("TRUNCATE TABLE analytics.events USING TIMEOUT 10s (((", "empties table analytics.events"),
+    ],
+)
+def test_cql_that_does_not_parse_stays_destructive(sql: str, reason: str) -> None:
+    found = said(sql)
+    assert any(e is Effect.destructive and reason in r for e, r in found), found
+
+
+def test_a_describe_that_does_not_parse_hides_nothing_about_the_statements_around_it() -> None:
+    found = said("DESCRIBE KEYSPACE analytics; DROP KEYSPACE analytics;")
+    assert found == [(Effect.destructive, "drops keyspace analytics")]
+
+
+def test_a_describe_that_analyzes_and_does_not_parse_is_not_a_read() -> None:
+    assert effects("DESCRIBE ANALYZE DELETE FROM t WHERE (((", "mysql") == {Effect.opaque}
+
+
+def test_sqlglot_falling_back_to_a_command_is_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        said("ALTER TABLE orders DISABLE ROW LEVEL SECURITY; VACUUM FULL orders", "postgres")
+    assert "Falling back" not in caplog.text
 
 
 def test_a_statement_that_does_not_parse_hides_nothing_about_the_others() -> None:

@@ -5,6 +5,7 @@ parse hides nothing about the others.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ _READ_WORDS = frozenset({"ANALYZE", "BEGIN", "CLOSE", "COMMIT", "DEALLOCATE", "D
                          "DESCRIBE", "END", "FETCH", "HELP", "LISTEN", "PREPARE", "RELEASE",
                          "ROLLBACK", "SAVEPOINT", "SHOW", "TABLE", "UNLISTEN", "USE",
                          "VALUES"})  # fmt: skip
+# First words of statements that only show things, read as such even when no dialect sqlglot
+# knows parses them: cqlsh's DESCRIBE KEYSPACE, DESC TABLES and the like.
+_SHOWING_WORDS = frozenset({"DESC", "DESCRIBE"})
 _STOPPING_WORDS = {
     "KILL": "ends a connection",
     "PURGE": "deletes binary logs",
@@ -57,6 +61,7 @@ def read_sql(text: str, dialect: str | None, budget: Budget) -> list[Finding]:
     """
     if len(text) > MAX_SQL_CHARS:
         return [opaque("SQL too large to read")]
+    _quiet_sqlglot()
     sql, found = split_client_commands(text, dialect)
     reader = _Reader(_dialects(dialect), budget)
     try:
@@ -159,7 +164,7 @@ class _Reader:
             return read_long(statement.tokens)
         trees = self.parse(statement)
         if trees is None:
-            return read_tokens(statement.tokens) or [_stopping(statement) or NOT_PARSED]
+            return _unparsed(statement)
         return [finding for tree in trees for finding in self.tree(tree, statement)]
 
     def parse(self, statement: _Statement) -> list[exp.Expr] | None:
@@ -250,6 +255,40 @@ def _parse(statement: _Statement, dialect: str | None) -> list[exp.Expr | None]:
 def _unquoted(body: str) -> str:
     dollar = _DOLLAR_QUOTED.match(body)
     return dollar[2] if dollar else body
+
+
+def _unparsed(statement: _Statement) -> list[Finding]:
+    """A statement no dialect parses, read from its tokens: what destroys, what stops the
+    server, or a statement that only shows things; anything else cannot be read."""
+    found = read_tokens(statement.tokens)
+    if found:
+        return found
+    if statement.first_word in _SHOWING_WORDS and not _analyzes(statement):
+        return []
+    return [_stopping(statement) or NOT_PARSED]
+
+
+def _analyzes(statement: _Statement) -> bool:
+    """`DESCRIBE ANALYZE ...` (mysql's EXPLAIN ANALYZE) runs what it describes."""
+    return any(token.text.upper() in ("ANALYZE", "ANALYSE") for token in statement.tokens)
+
+
+class _CommandFallback(logging.Filter):
+    """Drops sqlglot's warning that a statement it cannot parse is kept as a Command. Reading
+    expects that (such statements are read from their tokens), so the warning says nothing
+    to whoever reads the logs, and an agent's request could fill them with it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+_FALLBACK_FILTER = _CommandFallback()
+
+
+def _quiet_sqlglot() -> None:
+    """Filters sqlglot's logger, on first use rather than at import; a logger given a filter it
+    already has keeps just the one."""
+    logging.getLogger("sqlglot").addFilter(_FALLBACK_FILTER)
 
 
 def _stopping(statement: _Statement) -> Finding | None:

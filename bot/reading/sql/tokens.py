@@ -1,5 +1,7 @@
 """Reading SQL that does not parse, from sqlglot's tokens: the statement starts that destroy
-(DROP, TRUNCATE, DELETE or UPDATE with no WHERE, ALTER ... DROP, GRANT, REVOKE).
+(DROP, TRUNCATE, DELETE or UPDATE with no WHERE, ALTER ... DROP, GRANT, REVOKE), and the ALTERs
+that take a protection away (a role's power over the server, a table's row-level security or
+triggers).
 
 Tokens keep string literals and quoted names apart from keywords, so `'drop table'` in a
 literal is no DROP.
@@ -39,6 +41,13 @@ _QUERY_WORDS = frozenset({"SELECT", "WITH"})
 LITERALS = STRING_TOKENS - {TokenType.IDENTIFIER}
 _NAME_ENDS = frozenset({",", "(", ")"})
 _ROLE_POWERS = frozenset({"BYPASSRLS", "CREATEDB", "CREATEROLE", "REPLICATION", "SUPERUSER"})
+# ALTER TABLE clauses that switch a protection off, and what they do to the table.
+_SWITCHED_OFF = (
+    (("DISABLE", "ROW", "LEVEL", "SECURITY"), "turns off row-level security on {}"),
+    (("NO", "FORCE", "ROW", "LEVEL", "SECURITY"), "lets the owner of {} bypass row-level security"),
+    (("DISABLE", "TRIGGER", "ALL"), "turns off every trigger on {}, foreign-key checks included"),
+    (("DISABLE", "TRIGGER", "USER"), "turns off the triggers on {}"),
+)
 _NAME_PARTS = 9  # tokens of one name: `"db"."schema"."table"` is five
 _SHOWN_TOKENS = 20
 _MOST_FINDINGS = 20  # a statement that names more destructions is no less destructive
@@ -99,6 +108,11 @@ class _Scan:
             for finding in calls(word)
         ]
 
+    def has(self, words: tuple[str, ...]) -> bool:
+        """Whether the words come one after another somewhere in the statement."""
+        size = len(words)
+        return any(tuple(self.words[at : at + size]) == words for at in range(len(self.words)))
+
     def joined(self, at: int) -> bool:
         token = self.tokens[at]
         return token.start == self.tokens[at - 1].end + 1 and token.text not in _NAME_ENDS
@@ -141,6 +155,20 @@ def _token_grant(scan: _Scan, at: int) -> Finding | None:
     return Finding(Effect.destructive, f"{verb} {shorten(text)}")
 
 
+def _token_alter(scan: _Scan, at: int) -> Finding | None:
+    if at == 0 and scan.words[1:2] == ["TABLE"]:
+        return _token_switched_off(scan)
+    return _token_role(scan, at)
+
+
+def _token_switched_off(scan: _Scan) -> Finding | None:
+    """ALTER TABLE that turns off the table's row-level security or its triggers."""
+    for words, what in _SWITCHED_OFF:
+        if scan.has(words):
+            return Finding(Effect.destructive, what.format(scan.name_after(2)))
+    return None
+
+
 def _token_role(scan: _Scan, at: int) -> Finding | None:
     """CREATE or ALTER of a role that gives it a power over the whole server."""
     if at != 0 or scan.words[1:2] not in (["USER"], ["ROLE"], ["GROUP"]):
@@ -152,7 +180,7 @@ def _token_role(scan: _Scan, at: int) -> Finding | None:
 
 
 _TOKEN_READERS: dict[str, Callable[[_Scan, int], Finding | None]] = {
-    "ALTER": _token_role,
+    "ALTER": _token_alter,
     "CREATE": _token_role,
     "DELETE": _token_delete,
     "DROP": _token_drop,
