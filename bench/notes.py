@@ -106,10 +106,16 @@ READING_PATH = (
 )
 
 READING_HOLDOUT = (
-    "The hold-out corpus was written by a red-team helper that saw neither the catalog nor "
-    "the training corpus. Its first pass, before any change made because of it: 179 of 200 "
-    "destructive or unreadable cases rated high (89.5%), 4 of 100 benign rated high (4%). "
-    "Its misses then drove general fixes (dry-run flags, network rules open to 0.0.0.0/0, "
-    "structured params that name a destructive operation, security-weakening diffs, Salt, "
-    "Puppet, containerd); the figures below are after them, so they are no longer unseen."
+    "The hold-out sets were written by red-team helpers that saw neither the catalog nor the "
+    "training corpus, and each was scored once, unseen, before anything was changed because of "
+    "it. `holdout.yaml` (300 cases), first pass: 179 of 200 destructive or unreadable cases "
+    "rated high (89.5%), 4 of 100 benign rated high (4.0%). Its misses drove general fixes "
+    "(dry runs, network rules open to 0.0.0.0/0, structured params that name a destructive "
+    "operation, security-weakening diffs, Salt, Puppet, containerd). `holdout2.yaml` (300 "
+    "cases), written after those fixes, first pass: 196 of 210 rated high (93.3%), 2 of 90 "
+    "benign rated high (2.2%); its misses (scale-to-zero spellings, dry runs, structured "
+    "grants, sshd/pg_hba/sudoers/Vault/Azure role files, kustomization prunes) were fixed "
+    "too. The table's hold-out row is after all of that, so it is no longer unseen: the "
+    "first-pass figures are the honest estimate of recall on commands nobody has tried yet, "
+    "and they miss the 99% target."
 )

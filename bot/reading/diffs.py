@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
+from bot.reading.access_files import read_access_files
 from bot.reading.findings import Budget, Effect, Finding
 from bot.reading.migrations import read_migration
 from bot.reading.patches import FileDiff, parse_patch
@@ -97,6 +98,7 @@ def _read_file(file: FileDiff, declared: set[str], budget: Budget) -> list[Findi
         found.extend(read_weakening(file, budget))
     if suffix == _PRISMA_SUFFIX:
         found.extend(_prisma(file, declared))
+    found.extend(read_access_files(file))
     return found
 
 

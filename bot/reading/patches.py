@@ -40,6 +40,10 @@ class FileDiff:
         return [text for sign, text in self.lines if sign == "+"]
 
     @property
+    def removed_lines(self) -> list[str]:
+        return [text for sign, text in self.lines if sign == "-"]
+
+    @property
     def old(self) -> list[str]:
         """The lines as they were: kept and removed."""
         return [text for sign, text in self.lines if sign != "+"]

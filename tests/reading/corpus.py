@@ -13,7 +13,7 @@ from bot.models import PolicyDecision, RequestIn, Risk
 from bot.policy import Policy
 from bot.reading.findings import unlimited
 
-HERE = Path(__file__).parent / "corpus"
+HERE = Path(__file__).parent
 CONFIG = Path(__file__).parents[2] / "config"
 DANGEROUS = ("destructive", "opaque")
 
@@ -45,9 +45,11 @@ class Case:
 
 
 @cache
-def cases() -> list[Case]:
+def cases(folder: str = "corpus") -> list[Case]:
+    """The labelled cases of one folder: `corpus` (written with the reading) or `holdout`
+    (written by red teams that saw neither the catalog nor the corpus)."""
     found: list[Case] = []
-    for path in sorted(HERE.glob("*.yaml")):
+    for path in sorted((HERE / folder).glob("*.yaml")):
         for index, data in enumerate(yaml.safe_load(path.read_text(encoding="utf-8"))):
             found.append(Case(path.stem, index, data))
     return found
