@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.reading.commands import SYSTEM_FILES
+from bot.reading.commands import SYSTEM_FILES, is_secret_path
 from bot.reading.findings import Effect, Finding
 
 ZERO_KEYS = frozenset({"replicas", "desiredcount", "desiredcapacity", "nodecount", "numnodes"})
@@ -29,7 +29,7 @@ DESTRUCTIVE_URLS = ("*/_delete_by_query*", "*/_all", "*/_all/*", "*/_truncate*")
 def read_calls(params: dict[str, Any]) -> list[Finding]:
     """Findings for what the mappings in `params` ask for."""
     found: list[Finding] = []
-    for path, mapping in _mappings(params, "params"):
+    for path, mapping in mappings(params, "params"):
         keys = {_key(k): v for k, v in mapping.items()}
         for finding in _asks(keys):
             if (placed := finding.at(path)) not in found:
@@ -37,14 +37,15 @@ def read_calls(params: dict[str, Any]) -> list[Finding]:
     return found
 
 
-def _mappings(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def mappings(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every mapping in `value`, with its place (`params.args`)."""
     if isinstance(value, dict):
         yield path, value
         for key, child in value.items():
-            yield from _mappings(child, f"{path}.{key}")
+            yield from mappings(child, f"{path}.{key}")
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _mappings(child, f"{path}[{index}]")
+            yield from mappings(child, f"{path}[{index}]")
 
 
 def _key(key: object) -> str:
@@ -53,7 +54,20 @@ def _key(key: object) -> str:
 
 def _asks(keys: dict[str, Any]) -> list[Finding]:
     found = [*_zero(keys), *_forced(keys), *_everyone(keys), *_admin(keys)]
-    return [*found, *_system_file(keys), *_destructive_url(keys)]
+    found += [*_system_file(keys), *_destructive_url(keys), *_secret_file(keys)]
+    return [*found, *_method(keys)]
+
+
+def _secret_file(keys: dict[str, Any]) -> list[Finding]:
+    paths = [v for k in PATH_KEYS & keys.keys() for v in _strings(keys[k])]
+    hits = [p for p in paths if is_secret_path(p)]
+    return [Finding(Effect.sensitive, f"names a credentials file ({p})") for p in hits]
+
+
+def _method(keys: dict[str, Any]) -> list[Finding]:
+    methods = [v.upper() for v in _strings(keys.get("method"))]
+    changes = [m for m in methods if m in ("POST", "PUT", "PATCH")]
+    return [Finding(Effect.mutating, f"sends an HTTP {m}") for m in changes]
 
 
 def _destructive(reason: str) -> Finding:

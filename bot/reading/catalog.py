@@ -18,6 +18,7 @@ from fnmatch import fnmatchcase
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
@@ -111,6 +112,7 @@ class Wrapper(_Data):
     string: bool = False  # the command is the rest joined and read by a shell (watch)
     query_flags: Names = Field(default_factory=list)  # `command -v x` runs nothing
     dynamic_tail: bool = False  # xargs: more arguments arrive at run time
+    plain: bool = False  # changes nothing about what it runs (timeout, nice): may auto-approve
     stdin_shell: bool = False  # with no command, standard input is a script (`ssh host <<EOF`)
     alone: Entry | None = None  # what the wrapper does with no command (`env` prints env)
     examples: list[str] = Field(min_length=1)
@@ -119,6 +121,7 @@ class Wrapper(_Data):
 class Catalog(_Data):
     templates: dict[str, Any] = Field(default_factory=dict)  # YAML anchors shared by tools
     sensitive_paths: list[str]
+    sensitive_examples: list[str]
     readers: list[str]  # programs whose file arguments are read (cat, less, cp ...)
     downloaders: list[str]
     decoders: list[str]
@@ -168,11 +171,13 @@ class Options:
     positionals: list[Word]
     separator: int | None  # index in positionals where `--` stood
     indices: list[int]  # where each positional stood in the argv
+    flag_at: dict[str, int]  # where each option first stood in the argv
 
 
 def split_options(tool: Tool, words: list[Word]) -> Options:
     """Separate options (and the values they take) from arguments, the way the tool would."""
     flags: dict[str, list[str]] = {}
+    flag_at: dict[str, int] = {}
     positionals: list[Word] = []
     indices: list[int] = []
     separator: int | None = None
@@ -194,7 +199,8 @@ def split_options(tool: Tool, words: list[Word]) -> Options:
             index += 1
         for name in names:
             flags.setdefault(name, []).append(value or "")
-    return Options(flags, positionals, separator, indices)
+            flag_at.setdefault(name, index - 1)
+    return Options(flags, positionals, separator, indices, flag_at)
 
 
 def _option(tool: Tool, text: str) -> tuple[list[str], str | None]:
@@ -231,10 +237,12 @@ def holds(condition: Condition, options: Options, rest: list[Word]) -> bool:
     """Whether everything a condition names is in the argv."""
     if condition.flag and not any(_flag_name(f) in options.flags for f in condition.flag):
         return False
-    if condition.arg and not any(fnmatchcase(w.text, glob) for w in rest for glob in condition.arg):
+    if condition.arg and not any(
+        fnmatchcase(w.text.lower(), glob.lower()) for w in rest for glob in condition.arg
+    ):
         return False
     return not condition.value or any(
-        fnmatchcase(v, glob)
+        fnmatchcase(unquote(v).lower(), glob.lower())
         for name, globs in condition.value.items()
         for v in options.flags.get(_flag_name(name), [])
         for glob in globs

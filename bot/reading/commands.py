@@ -8,6 +8,7 @@ host CMD`, `kubectl exec -- CMD`), SQL (`psql -c`), inline code (`python -c`).
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ SYSTEM_FILES = ("/etc/*", "/boot/*", "/usr/*", "/bin/*", "/sbin/*", "/lib*", "/v
 SQL_DIALECTS = ("postgres", "mysql", "sqlite", "generic", "tsql", "snowflake", "bigquery",
                 "clickhouse", "trino", "duckdb")  # fmt: skip
 WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
+STANDARD_DIRS = ("/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/")
 ZERO_OPTIONS = frozenset(
     {"replicas", "desired-count", "desired-capacity", "node-count", "num-nodes", "nodes"}
     | {"instance-count", "instances", "capacity", "new-capacity", "count", "size", "tasks"}
@@ -94,10 +96,13 @@ class Reader:
         if not command.words:
             return
         head = command.words[0]
-        if head.dynamic:
-            self.found(opaque(f"the program name is a variable or substitution ({head.text})"))
+        if head.dynamic or any(c in head.text for c in "*?["):
+            what = "a pattern" if not head.dynamic else "a variable or substitution"
+            self.found(opaque(f"the program name is {what} ({head.text})"))
             self.steps.append(Step(head.text, None, None, "opaque"))
             return
+        if "/" in head.text and not head.text.startswith(STANDARD_DIRS):
+            self.compound = True  # `./cat`, `/tmp/evil/ls`: not the program the catalog knows
         name = cat.program_name(head.text)
         wrapper = cat.catalog().wrappers.get(name)
         if wrapper is not None:
@@ -114,7 +119,7 @@ class Reader:
             self.steps.append(Step(name, None, None, "read"))  # `command -v rm` runs nothing
             return
         inner, string = unwrap(wrapper, words)
-        self.compound = self.compound or wrapper.dynamic_tail or string is not None
+        self.compound = self.compound or not wrapper.plain or string is not None
         if string is not None:
             self.script(string, depth + 1)
         elif inner:
@@ -242,6 +247,8 @@ class Reader:
     def code_reader(self, language: str) -> TextReader:
         if _is_sql(language):
             return self.sql_reader(language)
+        if language == "shell":  # `trap 'CMD' EXIT`
+            return lambda text: self.script(text, 1)
 
         def read(text: str) -> None:
             for finding in code.read_inline(language, text, self.budget, self.shell_text):
@@ -269,13 +276,8 @@ class Reader:
                 self.found(Finding(Effect.mutating, f"writes file {target}"))
 
     def sensitive_reads(self, name: str, words: tuple[Word, ...]) -> None:
-        data = cat.catalog()
-        if name not in data.readers:
-            return
-        for word in words[1:]:
-            if any(fnmatchcase(word.text, glob) for glob in data.sensitive_paths):
-                self.found(Finding(Effect.sensitive, f"reads credentials ({_shown(words)})"))
-                return
+        if name in cat.catalog().readers and any(is_secret_path(w.text) for w in words[1:]):
+            self.found(Finding(Effect.sensitive, f"reads credentials ({_shown(words)})"))
 
 
 @dataclass(frozen=True)
@@ -449,6 +451,31 @@ def _open_to_everyone(words: tuple[Word, ...], options: cat.Options | None) -> b
         if any(part in name for part in ("source", "cidr", "prefix", "remote-ip"))
         for value in values
     )
+
+
+def is_secret_path(text: str) -> bool:
+    """A path to credentials however it is spelled (`/etc//shadow`, `~/.aws/CREDENTIALS`), or a
+    pattern that could match one (`~/.ss?/id_r*`, `cred{e,}ntials`)."""
+    data = cat.catalog()
+    for spelling in _brace_expanded(text):
+        path = posixpath.normpath(spelling).lower() if spelling else spelling
+        if any(fnmatchcase(path, glob.lower()) for glob in data.sensitive_paths):
+            return True
+        if any(c in path for c in "*?[") and any(
+            fnmatchcase(example.lower(), f"*{path.lstrip('.')}")
+            or fnmatchcase(example.lower(), path)
+            for example in data.sensitive_examples
+        ):
+            return True
+    return False
+
+
+def _brace_expanded(text: str) -> list[str]:
+    """`a{b,c}d` -> `abd`, `acd` (one level, as far as reading needs)."""
+    start, end = text.find("{"), text.find("}")
+    if start < 0 or end < start or "," not in text[start:end]:
+        return [text]
+    return [text[:start] + part + text[end + 1 :] for part in text[start + 1 : end].split(",")]
 
 
 def _empties(writer: tuple[str, ...]) -> bool:

@@ -18,13 +18,15 @@ from typing import Any
 
 from bot.reading import catalog as cat
 from bot.reading import code, sql
+from bot.reading.calls import mappings
 from bot.reading.commands import Reader
 from bot.reading.findings import Budget, Effect, Finding, opaque
 from bot.reading.shell import parse
 
 SQL_KEYS = frozenset({"query", "sql", "statement", "stmt", "sql_query", "ddl", "dml", "queries"})
 COMMAND_KEYS = frozenset({"command", "cmd", "shell", "script", "bash", "sh", "run", "exec",
-                          "command_line", "commandline", "commands", "argv"})  # fmt: skip
+                          "command_line", "commandline", "commands", "argv", "cmdline",
+                          "shell_command", "bash_command"})  # fmt: skip
 CODE_KEYS = frozenset({"code", "python", "python_code", "source", "snippet", "js", "javascript",
                        "eval", "expression", "script_code"})  # fmt: skip
 # Text a tool shows or sends to people, not what it runs: a chat message quoting `rm -rf` is
@@ -33,6 +35,8 @@ PROSE_KEYS = frozenset({"text", "message", "body", "comment", "description", "ti
                         "content", "note", "notes", "reason", "subject", "caption", "markdown",
                         "html", "prompt", "question", "answer", "justification"})  # fmt: skip
 LANGUAGE_KEYS = ("language", "lang", "runtime")
+PROGRAM_KEYS = ("program", "executable", "binary", "bin", "exe")
+ARGS_KEYS = ("args", "arguments", "argv", "params")
 # Keys that name the operation a structured call performs (`{"operation": "deleteMany"}`,
 # `{"method": "DELETE"}`, `{"op": "delete_repository"}`).
 VERB_KEYS = frozenset({"op", "operation", "action", "method", "verb", "function", "tool",
@@ -51,7 +55,7 @@ def read_params(params: dict[str, Any], budget: Budget, command: str = "") -> li
     """Findings for everything in `params` that reads as SQL, a command or code; a value that
     repeats the request's command (a hook sends the tool input whole) is read once, there."""
     found: list[Finding] = []
-    for path, key, value, siblings in _strings(params, "params"):
+    for path, key, value, siblings in [*_strings(params, "params"), *_programs(params)]:
         budget.check()
         if command and value == command:
             continue
@@ -59,6 +63,17 @@ def read_params(params: dict[str, Any], budget: Budget, command: str = "") -> li
             if (placed := finding.at(path)) not in found:
                 found.append(placed)
     return found
+
+
+def _programs(params: dict[str, Any]) -> Iterator[Found]:
+    """`{"program": "rm", "args": ["-rf", "/srv"]}`: a program and its arguments, as an argv."""
+    for path, mapping in mappings(params, "params"):
+        keys = {str(k).lower(): v for k, v in mapping.items()}
+        program = next((keys[k] for k in PROGRAM_KEYS if isinstance(keys.get(k), str)), None)
+        args: list[Any] = next((keys[k] for k in ARGS_KEYS if isinstance(keys.get(k), list)), [])
+        if program is not None:
+            argv = [program, *(str(a) for a in args)]
+            yield path, "argv", argv, mapping
 
 
 Found = tuple[str, str, Any, dict[str, Any]]  # path, key, value, the mapping it sits in

@@ -1,7 +1,8 @@
 """Command patterns for auto-approval, matched against the parsed command, never its text.
 
 `kubectl get *` is the program kubectl (or an alias), the subcommand `get`, then anything. A
-`*` as the last word allows any further arguments; elsewhere it is exactly one argument.
+`*` as the last word allows any further arguments and options; elsewhere it is exactly one
+argument, and without it the command may have only the options the pattern names.
 Words are globs (`describe-*`), and a word starting with `-` is an option the command must
 have. Option values never count as arguments, so `aws * describe-*` does not
 match `aws iam put-user-policy --policy-name describe-all`.
@@ -43,24 +44,34 @@ class CommandPattern:
 
     def matches(self, step: Step) -> bool:
         """Whether one read command is what this pattern allows."""
-        if step.options is None or _canonical(step.program) != self.program:
+        options = step.options
+        if options is None or _canonical(step.program) != self.program:
             return False
-        positionals = [w.text for w in step.options.positionals]
-        if len(positionals) < len(self.words):
+        positionals = [w.text for w in options.positionals]
+        if len(positionals) < len(self.words) or _unknown_before(self, step, options):
             return False
-        if not self.open_ended and (len(positionals) > len(self.words) or _extra_flags(self, step)):
+        if not self.open_ended and (
+            len(positionals) > len(self.words) or set(options.flags) - set(self.flags)
+        ):
             return False
         named = all(fnmatchcase(a, p) for a, p in zip(positionals, self.words, strict=False))
-        return named and all(f in step.options.flags for f in self.flags)
+        return named and all(f in options.flags for f in self.flags)
 
 
-def _extra_flags(pattern: CommandPattern, step: Step) -> bool:
-    """Options the pattern does not name. A catalogued tool may have any: the catalog has
-    already judged them (`kubectl get --raw .../secrets` is a sensitive read). A program the
-    catalog does not know may have only those the pattern names, unless it ends in `*`."""
-    if step.options is None or step.tool is not None:
+def _unknown_before(pattern: CommandPattern, step: Step, options: cat.Options) -> bool:
+    """An option the catalog does not know, standing before the subcommand words: it may
+    take the next word as its value (`git --shallow-file log branch -D x` runs `branch`), so
+    the words the pattern matched may not be the subcommand the tool runs."""
+    found = cat.catalog().tool(step.program)
+    if not pattern.words or found is None:
         return False
-    return bool(set(step.options.flags) - set(pattern.flags))
+    tool = found[1]
+    known = {*tool.options, *tool.booleans}
+    last = options.indices[len(pattern.words) - 1]
+    return any(
+        at < last and name not in known and not (tool.long_options_take_values and len(name) > 1)
+        for name, at in options.flag_at.items()
+    )
 
 
 def _canonical(program: str) -> str:

@@ -147,7 +147,8 @@ class _Walker:
                 self.script.compound = True
             elif child.type == "file_redirect":
                 stdin = self.redirect(child) or stdin
-            else:
+            else:  # `X=1 cmd`: a variable set for the command (LD_PRELOAD, PATH, GIT_*)
+                self.script.compound = self.script.compound or child.type == "variable_assignment"
                 self.visit_substitutions(child)
         command = Command(tuple(words), stdin)
         if words:
@@ -215,8 +216,8 @@ class _Walker:
         name = self.word(target).text
         if operator in ("<", "<>"):
             return Stdin("file", name)
-        writes = ">" in operator and not operator.endswith("&") and name not in HARMLESS_TARGETS
-        if writes and not name.isdigit() and not name.startswith("&"):
+        writes = ">" in operator and name not in HARMLESS_TARGETS
+        if writes and not name.isdigit() and not name.startswith("&") and name != "-":
             self.script.writes.append(Write(name, append=">>" in operator))
         return None
 

@@ -23,7 +23,10 @@ def step(command: str) -> Reader:
     ("pattern", "command", "matches"),
     [
         ("aws * describe-*", "aws ec2 describe-instances", True),
-        ("aws * describe-*", "aws --region eu-west-1 ec2 describe-instances", True),
+        ("aws * describe-*", "aws --region eu-west-1 ec2 describe-instances", False),
+        ("aws * describe-* *", "aws --region eu-west-1 ec2 describe-instances", True),
+        ("git log *", "git --shallow-file log branch -D victim", False),
+        ("kubectl get *", "kubectl --insecure-flag get delete ns x", False),
         ("aws * describe-*", "aws iam put-user-policy --policy-name describe-all", False),
         ("aws * describe-*", "aws iam attach-user-policy --cli-input-yaml describe-x", False),
         ("kubectl get *", "k -n web get pods -o wide", True),
