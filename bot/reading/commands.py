@@ -18,6 +18,7 @@ from bot.reading import catalog as cat
 from bot.reading import code, sql
 from bot.reading.findings import Budget, Effect, Finding, opaque
 from bot.reading.shell import Command, Script, Stdin, Word, parse, words_of
+from bot.reading.words import SUBCOMMAND_VERBS, names_destruction
 
 TextReader = Callable[[str], None]
 MAX_DEPTH = 8  # shells inside shells; deeper is no real command, and counts as unreadable
@@ -144,6 +145,12 @@ class Reader:
             self.found(opaque(f"the {tool_name} subcommand is a variable or substitution"))
         call = _Call(tool, entry, options, words, used, command.stdin)
         effect, says = call.effect()
+        if (
+            entry is tool
+            and (effect, says) == (tool.is_, tool.says)
+            and (tool.is_ == "mutating" or not known)
+        ):  # nothing in the catalog matched: the subcommand's own name is all there is
+            effect, says = _by_its_words(name, options, known) or (effect, says)
         if self.nested(call, depth):
             self.compound = True
             effect, says = call.effect(content_read=True)
@@ -437,6 +444,20 @@ def _scales_to_zero(options: cat.Options | None) -> bool:
     return any(
         name.replace("_", "-") in ZERO_OPTIONS and "0" in values for name, values in flags.items()
     )
+
+
+def _by_its_words(
+    program: str, options: cat.Options, known: bool
+) -> tuple[cat.EffectName, str] | None:
+    """A subcommand the catalog does not know whose name destroys (`aliyun ecs
+    DeleteInstance`, `nats stream rm`, `restic forget --prune`, `k3s-uninstall.sh`)."""
+    names = [w.text for w in options.positionals[:3] if not any(c in w.text for c in "/.=")]
+    if not known:
+        names.append(posixpath.splitext(program)[0])
+    named = next((n for n in names if names_destruction(n, SUBCOMMAND_VERBS)), None)
+    flags = [f for f in options.flags if len(f) > 2 and names_destruction(f)]
+    named = named or next(iter(flags), None)
+    return ("destructive", f"runs {named}, whose name says it destroys") if named else None
 
 
 def _open_to_everyone(words: tuple[Word, ...], options: cat.Options | None) -> bool:

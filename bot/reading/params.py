@@ -22,6 +22,7 @@ from bot.reading.calls import mappings
 from bot.reading.commands import Reader
 from bot.reading.findings import Budget, Effect, Finding, opaque
 from bot.reading.shell import parse
+from bot.reading.words import names_destruction
 
 SQL_KEYS = frozenset({"query", "sql", "statement", "stmt", "sql_query", "ddl", "dml", "queries"})
 COMMAND_KEYS = frozenset({"command", "cmd", "shell", "script", "bash", "sh", "run", "exec",
@@ -41,11 +42,6 @@ ARGS_KEYS = ("args", "arguments", "argv", "params")
 # `{"method": "DELETE"}`, `{"op": "delete_repository"}`).
 VERB_KEYS = frozenset({"op", "operation", "action", "method", "verb", "function", "tool",
                        "tool_name", "name", "command_name", "api", "call", "type"})  # fmt: skip
-DESTRUCTIVE_VERBS = frozenset(
-    {"delete", "destroy", "drop", "truncate", "purge", "wipe", "terminate", "remove", "erase"}
-    | {"revoke", "flush", "nuke", "uninstall", "teardown", "deprovision", "kill", "shutdown"}
-)
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 COMMANDISH = re.compile(r"(^|\s)(-{1,2}[A-Za-z]|/|\./|~/)")
 MAX_DEPTH = 3  # decoded text inside decoded text
@@ -109,7 +105,7 @@ def _read_value(key: str, value: str | list[str], siblings: dict[str, Any], budg
         return read_params(inner, budget) if isinstance(inner, dict) else _listed(inner, budget)
     if key in PROSE_KEYS:
         return []
-    if key in VERB_KEYS and _names_destruction(value):
+    if key in VERB_KEYS and names_destruction(value):
         return [Finding(Effect.destructive, f"asks for the operation {value!r}")]
     if key in CODE_KEYS:
         return _code(value, siblings, budget)
@@ -176,13 +172,6 @@ def _shell_findings(budget: Budget) -> code.ShellReader:
         return _command(text, budget)
 
     return read
-
-
-def _names_destruction(value: str) -> bool:
-    """`deleteMany`, `DELETE`, `delete_repository`, `drop-table`: a verb that destroys."""
-    if len(value) > 80:
-        return False
-    return any(w.lower() in DESTRUCTIVE_VERBS for w in _WORD.findall(value))
 
 
 def _known_program(word: str) -> bool:
