@@ -151,6 +151,8 @@ class Reader:
             and (tool.is_ == "mutating" or not known)
         ):  # nothing in the catalog matched: the subcommand's own name is all there is
             effect, says = _by_its_words(name, options, known) or (effect, says)
+            if not (tool.sql or tool.code or tool.shell or tool.runs):
+                self.sql_in_arguments(command.words[1:])
         if self.nested(call, depth):
             self.compound = True
             effect, says = call.effect(content_read=True)
@@ -218,6 +220,14 @@ class Reader:
         if call.stdin is not None:
             return self.from_stdin(call.stdin, "shell", lambda t: self.script(t, depth + 1))
         return False
+
+    def sql_in_arguments(self, words: tuple[Word, ...]) -> None:
+        """SQL handed to a tool the catalog does not describe (`mysqlsh -e "DROP SCHEMA x"`,
+        `wrangler d1 execute db --command "DROP TABLE t"`) is read as SQL all the same."""
+        for word in words:
+            if " " in word.text and sql.looks_like_sql(word.text):
+                self.compound = True
+                self.sql_reader("generic")(word.text)
 
     def script_file(self, word: Word) -> bool:
         if word.substituted:  # `bash <(curl ...)`

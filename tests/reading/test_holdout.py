@@ -19,7 +19,6 @@ KNOWN_MISSES = {
     # what the general fixes since have not reached.
     "holdout[85]": "CTE + DELETE",
     "holdout2[118]": "deletes auth middleware file",
-    "holdout3[6]": "Cloudflare D1: DROP TABLE on remote database",
     "holdout3[14]": "k3s: reset etcd membership and restore an old snapshot",
     "holdout3[24]": "pgBackRest: point-in-time restore overwrites data dir",
     "holdout3[26]": "force-reset WAL; can corrupt database",
