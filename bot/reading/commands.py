@@ -9,6 +9,7 @@ host CMD`, `kubectl exec -- CMD`), SQL (`psql -c`), inline code (`python -c`).
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ SYSTEM_FILES = ("/etc/*", "/boot/*", "/usr/*", "/bin/*", "/sbin/*", "/lib*", "/v
 SQL_DIALECTS = ("postgres", "mysql", "sqlite", "generic", "tsql", "snowflake", "bigquery",
                 "clickhouse", "trino", "duckdb")  # fmt: skip
 WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
+HTTP_CLIENTS = frozenset({"curl", "wget", "http"})
+BODY_OPTIONS = ("d", "data", "data-raw", "data-binary", "json", "body-data", "post-data")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{2,}")
+_JSON_KEY = re.compile(r'"([A-Za-z_][\w\-]*)"\s*:')
 STANDARD_DIRS = ("/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/")
 ZERO_OPTIONS = frozenset(
     {"replicas", "desired-count", "desired-capacity", "node-count", "num-nodes", "nodes"}
@@ -161,6 +166,8 @@ class Reader:
 
     def record(self, program: str, tool: str | None, options: cat.Options | None,
                effect: cat.EffectName, says: str, words: tuple[Word, ...]) -> None:  # fmt: skip
+        if effect == "mutating" and tool in HTTP_CLIENTS and _body_destroys(options):
+            effect, says = "destructive", "sends a request whose body asks to destroy"
         if effect != "read" and _open_to_everyone(words, options):
             effect, says = "destructive", "opens access to the whole internet"
         elif effect == "mutating" and _scales_to_zero(options):
@@ -446,6 +453,21 @@ def _has(text: str, flags: list[str]) -> bool:
         if name == bare or (len(bare) == 1 and not text.startswith("--") and bare in name):
             return True
     return False
+
+
+def _body_destroys(options: cat.Options | None) -> bool:
+    """A request body naming a destructive operation: `{"drop_all": true}`,
+    `mutation { stackDelete(...) }`, `"is-destroy": true`."""
+    flags = options.flags if options else {}
+    bodies = [v for name in BODY_OPTIONS for v in flags.get(name, [])]
+    names = [t for body in bodies for t in _IDENTIFIER.findall(body) if _code_like(t)]
+    names += [k for body in bodies for k in _JSON_KEY.findall(body)]
+    return any(names_destruction(name) for name in names)
+
+
+def _code_like(token: str) -> bool:
+    """`drop_all`, `stackDelete`, `is-destroy`: an identifier, not a word of prose."""
+    return "_" in token or "-" in token or any(c.isupper() for c in token[1:])
 
 
 def _scales_to_zero(options: cat.Options | None) -> bool:

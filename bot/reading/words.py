@@ -15,6 +15,7 @@ DESTRUCTIVE_VERBS = frozenset(
 )
 # Only as a subcommand or option of a program the catalog does not describe.
 SUBCOMMAND_VERBS = DESTRUCTIVE_VERBS | {"rm", "del", "rmi", "reset", "format", "forget", "prune"}
+SUBCOMMAND_VERBS |= {"yank", "unpublish", "decommission", "evict"}
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 

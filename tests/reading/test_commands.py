@@ -101,3 +101,30 @@ def test_argv_lists_are_not_expanded_by_a_shell() -> None:
     reader = Reader(unlimited())
     reader.argv(["echo", "$(rm -rf /)"])
     assert reader.findings == []
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("curl -X POST localhost:8080/alter -d '{\"drop_all\": true}'", "body asks to destroy"),
+        ('echo "rm -rf /srv/uploads" | at now + 1 minute', "(rm -rf /srv/uploads)"),
+        ("systemd-run --on-active=30m /bin/rm -rf /var/lib/grafana", "deletes files"),
+        ("gem yank acme-client -v 2.0.0", "runs yank, whose name says it destroys"),
+        ("mysqlsh --sql -u root -e 'DROP SCHEMA inventory'", "drops schema inventory"),
+    ],
+)
+def test_the_long_tail_is_read_by_its_words(command: str, reason: str) -> None:
+    assert any(reason in r for r in reasons(command)), reasons(command)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'curl -X POST https://api.example.com/notes -d \'{"text": "remove the banner"}\'',
+        "at -l",
+        "wrangler tail edge-router --format pretty",
+    ],
+)
+def test_prose_and_listing_are_not_destruction(command: str) -> None:
+    found = read(command).findings
+    assert not [f for f in found if f.effect in (Effect.destructive, Effect.opaque)], found
