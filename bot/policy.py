@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,8 +133,9 @@ class Rule(_Strict):
             CommandPattern.parse(text)
         return commands
 
-    @property
+    @cached_property
     def patterns(self) -> list[CommandPattern]:
+        """The `commands` patterns, parsed once (the validator has checked them)."""
         return [CommandPattern.parse(text) for text in self.commands]
 
     @model_validator(mode="after")

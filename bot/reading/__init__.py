@@ -8,6 +8,7 @@ that does not parse, a reading that runs out of time) is a finding of its own, a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from bot.models import RequestIn
 from bot.reading.calls import read_calls
@@ -21,9 +22,10 @@ __all__ = ["Budget", "Effect", "Finding", "Reading", "read_request", "warm"]
 TOO_LARGE = opaque("too large to read in time")
 
 
+@cache
 def warm() -> None:
     """Load the catalog, the shell grammar and the SQL parser now, so that the first request
-    does not spend its reading budget on start-up work."""
+    does not spend its reading budget on start-up work (once per process)."""
     reading = read_request(_WARM_UP, Budget(60.0))
     assert reading.findings, "warm-up request must read as destructive"
 

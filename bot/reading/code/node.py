@@ -23,7 +23,7 @@ from bot.reading.code.node_calls import (
     TRUSTED,
     UNSAFE_VALUES,
 )
-from bot.reading.code.rules import ShellReader, Site, cannot, shorten, unique
+from bot.reading.code.rules import ShellReader, Site, cannot, read_each, shorten
 from bot.reading.findings import Budget, Finding
 
 LANGUAGE = "node"
@@ -37,11 +37,7 @@ def read_node(code: str, budget: Budget, read_shell: ShellReader) -> list[Findin
     nodes = js.nodes(root, budget)
     scope = _Scope.of(nodes, budget)
     reader = _Reader(scope, read_shell, nodes)
-    findings = [cannot(LANGUAGE, problem) for problem in scope.problems]
-    for node in nodes:
-        budget.check()
-        findings.extend(reader.read(node))
-    return unique(findings)
+    return read_each(LANGUAGE, scope.problems, nodes, reader.read, budget)
 
 
 # Where an identifier is declared rather than used.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from bot.reading.code.python_calls import BUILTINS, CALLS, DATA, METHODS, PATH_TYPES, UNSAFE_VALUES
-from bot.reading.code.rules import Arg, Rule, ShellReader, Site, cannot, reads, shorten, unique
+from bot.reading.code.rules import Arg, Rule, ShellReader, Site, cannot, read_each, reads, shorten
 from bot.reading.findings import Budget, Finding
 
 LANGUAGE = "python"
@@ -29,11 +29,7 @@ def read_python(code: str, budget: Budget, read_shell: ShellReader) -> list[Find
     nodes = _nodes(tree, budget)
     scope = _Scope.of(nodes)
     reader = _Reader(scope, read_shell, nodes)
-    findings = [cannot(LANGUAGE, problem) for problem in scope.problems]
-    for node in nodes:
-        budget.check()
-        findings.extend(reader.read(node))
-    return unique(findings)
+    return read_each(LANGUAGE, scope.problems, nodes, reader.read, budget)
 
 
 def _nodes(tree: ast.AST, budget: Budget) -> list[ast.AST]:

@@ -11,8 +11,11 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from bot.reading.findings import Effect, Finding, opaque
+from bot.reading.findings import Budget, Effect, Finding, opaque
+
+NodeT = TypeVar("NodeT")
 
 ShellReader = Callable[[str], list[Finding]]
 """The shell reader's callback: the findings of one literal shell command."""
@@ -106,6 +109,21 @@ def shorten(text: str, length: int = SHOWN_LENGTH) -> str:
 def unique(findings: Iterable[Finding]) -> list[Finding]:
     """Findings without repeats, in the order found."""
     return list(dict.fromkeys(findings))
+
+
+def read_each(
+    language: str,
+    problems: Iterable[str],
+    nodes: Iterable[NodeT],
+    read: Callable[[NodeT], list[Finding]],
+    budget: Budget,
+) -> list[Finding]:
+    """What a parsed program does: its scope's problems, then each node read in turn."""
+    findings = [cannot(language, problem) for problem in problems]
+    for node in nodes:
+        budget.check()
+        findings.extend(read(node))
+    return unique(findings)
 
 
 def reads(site: Site) -> list[Finding]:
