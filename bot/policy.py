@@ -296,9 +296,8 @@ def _auto_approvable(rule: Rule | None, request: RequestIn, reading: Reading) ->
 
 
 def _reading_size(request: RequestIn) -> int:
-    command = request.command if isinstance(request.command, str) else " ".join(request.command)
     params = len(json.dumps(request.params)) if request.params else 0
-    return len(command) + len(request.diff) + params
+    return len(detectors.command_text(request.command)) + len(request.diff) + params
 
 
 def load_config(path: Path) -> PolicyConfig:

@@ -47,10 +47,6 @@ class Reading:
     steps: list[Step] = field(default_factory=list)  # the command's simple commands
     simple_command: bool = False  # the command is one simple command and nothing more
 
-    @property
-    def worst(self) -> Effect | None:
-        return max((f.effect for f in self.findings), key=lambda e: e.rank, default=None)
-
 
 def read_request(request: RequestIn, budget: Budget) -> Reading:
     """Read a request's command, params and diff; running out of budget is a finding."""

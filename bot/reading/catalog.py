@@ -111,7 +111,6 @@ class Wrapper(_Data):
     split_flags: Names = Field(default_factory=list)  # `env -S 'CMD ARGS'`
     string: bool = False  # the command is the rest joined and read by a shell (watch)
     query_flags: Names = Field(default_factory=list)  # `command -v x` runs nothing
-    dynamic_tail: bool = False  # xargs: more arguments arrive at run time
     plain: bool = False  # changes nothing about what it runs (timeout, nice): may auto-approve
     stdin_shell: bool = False  # with no command, standard input is a script (`ssh host <<EOF`)
     alone: Entry | None = None  # what the wrapper does with no command (`env` prints env)
